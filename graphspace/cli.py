@@ -1,0 +1,124 @@
+"""The `graphspace` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+import polars as pl
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from graphspace.errors import GraphspaceError, StoreError
+from graphspace.pipeline import run as run_pipeline
+from graphspace.spec_reference import spec_reference
+from graphspace.specfile import load_spec
+from graphspace.store import Store, open_store
+from graphspace.summary import accuracy_by_hyperparameter, zoo_summary
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class _Command(click.Group):
+    """Turns graphspace's own errors into one paragraph on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except GraphspaceError as error:
+            errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            errors.print("interrupted; run the same command again to resume.")
+            sys.exit(130)
+
+
+@click.group(cls=_Command)
+@click.version_option(package_name="graphspace")
+def main() -> None:
+    """graphspace: train model zoos and learn from their weights."""
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option("--store", "store_path", type=click.Path(path_type=Path), help="Store path (default: the spec's).")
+@click.option("--fresh", is_flag=True, help="Delete an existing store and start over.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> None:
+    """Run the pipeline of SPEC (a YAML file) into its store, resuming an interrupted run."""
+    spec = load_spec(spec_path)
+    started = time.perf_counter()
+    columns = (
+        TextColumn("zoo"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("models"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=errors, disable=quiet) as bar:
+        task = bar.add_task("zoo", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        store = run_pipeline(spec, store_path, fresh=fresh, progress=progress)
+    if not quiet:
+        _print_frame(zoo_summary(store.metadata()), f"zoo of {spec.name}")
+        console.print(f"store: {store.path}  ({time.perf_counter() - started:.1f} s)")
+
+
+@main.command()
+@click.argument("store_path", metavar="STORE", required=False, type=click.Path(path_type=Path))
+def info(store_path: Path | None) -> None:
+    """Summarize a store: counts, and test accuracy by hyperparameter (default: the store under store/)."""
+    store = open_store(store_path) if store_path else _default_store()
+    metadata, spec, plan = store.metadata(), store.spec, store.attributes["plan"]
+    console.print(f"[bold]{store.path}[/]  spec {spec.name}, graphspace {store.attributes['graphspace_version']}")
+    console.print(
+        f"{metadata['model'].n_unique()} of {plan['models']} models, {metadata.height} of {plan['rows']} rows "
+        f"(checkpoints and pruned variants)"
+    )
+    if metadata.is_empty():
+        return
+    _print_frame(zoo_summary(metadata), "by dataset")
+    for name, table in accuracy_by_hyperparameter(metadata, spec).items():
+        _print_frame(table, f"last-checkpoint test accuracy by {name}")
+
+
+@main.command("spec")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+def show_spec(spec_path: Path) -> None:
+    """Validate SPEC and print it with every default filled in."""
+    spec = load_spec(spec_path)
+    click.echo(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+
+
+@main.command("spec-reference")
+def show_spec_reference() -> None:
+    """Print the reference of every spec field (Markdown; docs/spec.md is this output)."""
+    click.echo(spec_reference(), nl=False)
+
+
+def _default_store() -> Store:
+    stores = sorted(Path("store").glob("*.zarr"), key=lambda p: p.stat().st_mtime)
+    if not stores:
+        raise StoreError("No store under store/; give a STORE path, or run `graphspace run SPEC` first.")
+    if len(stores) > 1:
+        errors.print(f"{len(stores)} stores under store/; showing the most recent: {stores[-1]}")
+    return open_store(stores[-1])
+
+
+def _print_frame(frame: pl.DataFrame, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        table.add_column(column, justify="right" if frame[column].dtype.is_numeric() else "left")
+    for row in frame.iter_rows():
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(table)

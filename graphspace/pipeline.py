@@ -1,0 +1,71 @@
+"""`run(spec)`: the stages of a graphspace run, in order, each resumable from the store."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from graphspace.data import load_datasets
+from graphspace.errors import StoreError
+from graphspace.spec import Spec
+from graphspace.store import Store, create_store, describe_spec_change, open_store
+from graphspace.zoo.architecture import Blueprint, blueprint
+from graphspace.zoo.checkpoints import record_population, rows_per_model
+from graphspace.zoo.plan import plan_models, plan_populations
+
+Progress = Callable[[int, int], None]  # (models done, models in the zoo)
+
+
+def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progress: Progress | None = None) -> Store:
+    """Run the spec's stages into its store (default `spec.store_path`) and return the store.
+
+    Everything that can fail on bad input (datasets, architecture fit, a store of another spec) fails before
+    anything is written. A store left by an interrupted run of the same spec is resumed: populations already
+    in it are kept, the rest are trained. `fresh` deletes an existing store first.
+    """
+    path = Path(store) if store is not None else spec.store_path
+    datasets = load_datasets(spec.datasets)
+    models = plan_models(spec)
+    blueprints = {
+        name: blueprint(spec.zoo.architecture, datasets[name].input_shape, datasets[name].num_classes)
+        for name in dict.fromkeys(m.dataset for m in models)
+    }
+    populations = plan_populations(models, spec.zoo.train.population)
+    zoo_store = _open_or_create(path, spec, fresh, [blueprints[m.dataset] for m in models])
+    done = {i for p in populations if p.index in zoo_store.committed_populations() for i in p.members}
+    if progress:
+        progress(len(done), len(models))
+    for population in populations:
+        if population.index in zoo_store.committed_populations():
+            continue
+        hypers = population.hypers(models)
+        dataset = hypers[0].dataset
+        rows, weights = record_population(
+            blueprints[dataset], list(population.members), hypers, datasets[dataset], spec.zoo
+        )
+        zoo_store.append(population.index, rows, weights)
+        done.update(population.members)
+        if progress:
+            progress(len(done), len(models))
+    return zoo_store
+
+
+def _open_or_create(path: Path, spec: Spec, fresh: bool, per_model: list[Blueprint]) -> Store:
+    if fresh and path.exists():
+        shutil.rmtree(path)
+    if path.exists():
+        existing = open_store(path)
+        changed = describe_spec_change(existing.attributes["spec"], spec)
+        if changed:
+            raise StoreError(
+                f"Store {path} was made from a different spec (sections that differ: {', '.join(changed)}); "
+                f"run with --fresh to replace it, or choose another store with --store."
+            )
+        return existing
+    rows = rows_per_model(spec.zoo)
+    layouts: dict[str, tuple[Blueprint, int]] = {}
+    for bp in per_model:
+        layouts[bp.key] = (bp, layouts.get(bp.key, (bp, 0))[1] + rows)
+    plan = {"models": len(per_model), "rows": rows * len(per_model)}
+    return create_store(path, spec, layouts, plan)

@@ -1,0 +1,84 @@
+"""Reading a spec file: YAML -> validated `Spec`, with errors that name the file, line, field and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from graphspace.errors import SpecError
+from graphspace.spec import Spec
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a YAML spec file.
+
+    Raises:
+        SpecError: one paragraph naming the file, the line, the field path, the bad value and what is allowed.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise SpecError(f"Spec file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"Spec file {path} cannot be read: {error}.") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError(f"Spec file {path} is not valid YAML{where}: {problem}.") from None
+    if not isinstance(data, dict):
+        raise SpecError(
+            f"Spec file {path} must hold a mapping of keys (name, seed, datasets, zoo, learn, sample), "
+            f"not {type(data).__name__}."
+        )
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as error:
+        problems = [_describe(problem, node) for problem in error.errors(include_url=False)]
+        raise SpecError(f"Spec file {path} is invalid: " + "; ".join(problems) + ".") from None
+
+
+def _describe(problem: dict[str, Any], root: yaml.Node | None) -> str:
+    """One problem as 'field.path (line N) = value: message'."""
+    path = [part for part in problem["loc"] if not (isinstance(part, str) and part.startswith("~"))]
+    ctx = problem.get("ctx") or {}
+    if problem["type"] == "unknown_key":
+        path.append(ctx["key"])
+    line = _line_of(root, path)
+    dotted = _dotted(path) or "(top level)"
+    where = f" (line {line})" if line else ""
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] in ("unknown_key", "missing"):
+        return f"{dotted}{where}: {message}"
+    return f"{dotted}{where} = {problem['input']!r}: {message}"
+
+
+def _dotted(path: list[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _line_of(node: yaml.Node | None, path: list[str | int]) -> int | None:
+    """1-based line of the deepest YAML node on `path` (the key's line for a mapping entry)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -1,0 +1,39 @@
+"""Loss and accuracy of every model of a population on a dataset split."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from graphspace.zoo.architecture import Blueprint
+from graphspace.zoo.population import cross_entropy, forward
+
+ACTIVATION_BUDGET = 2**25  # floats of the widest intermediate per evaluation chunk (about 128 MB)
+
+
+@torch.no_grad()
+def evaluate(
+    blueprint: Blueprint, params: list[torch.Tensor], activation: str, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cross-entropy and accuracy of each model (eval mode: no dropout), each a (P,) tensor."""
+    models = params[0].shape[0]
+    per_sample = models * _widest_activation(blueprint)
+    chunk = max(1, min(len(y), ACTIVATION_BUDGET // per_sample))
+    loss_sum = torch.zeros(models, dtype=torch.float64)
+    correct = torch.zeros(models, dtype=torch.float64)
+    params = [p.to(x.dtype) for p in params]
+    for xs, ys in zip(x.split(chunk), y.split(chunk)):
+        logits = forward(blueprint, params, xs, activation)
+        loss_sum += cross_entropy(logits, ys).double() * len(ys)
+        correct += (logits.argmax(-1) == ys).sum(1).double()
+    return loss_sum / len(y), correct / len(y)
+
+
+def _widest_activation(blueprint: Blueprint) -> int:
+    """Floats per sample and model of the largest intermediate (the first conv before pooling)."""
+    if not blueprint.convs:
+        return max(d.out_features for d in blueprint.dense)
+    conv = blueprint.convs[0]
+    height, width = ((n + 2 * conv.padding - conv.kernel) // conv.stride + 1 for n in blueprint.input_shape[1:])
+    return conv.out_channels * height * width + math.prod(blueprint.input_shape) * conv.kernel**2
