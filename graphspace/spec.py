@@ -228,6 +228,8 @@ class LogUniform(Section):
 def _variation_kind(value: Any) -> str:
     if isinstance(value, dict):
         return "~log_uniform" if "log_uniform" in value else "~uniform"
+    if isinstance(value, (Uniform, LogUniform)):
+        return "~log_uniform" if isinstance(value, LogUniform) else "~uniform"
     return "~choices"
 
 
@@ -253,7 +255,7 @@ class Vary(Section):
     lr: Varied(LearningRate, True) = Field(None, description="Learning rates.")
     momentum: Varied(Momentum, True) = Field(None, description="SGD momenta.")
     batch_size: Varied(BatchSize, False) = Field(None, description="Batch sizes.")
-    seed: Varied(Seed, False) = Field(None, description="Explicit seeds (cycled over the models).")
+    seed: Varied(Seed, False) = Field(None, description="Seeds of init and dropout.")
     data_seed: Varied(Seed, False) = Field(None, description="Batch-order seeds.")
 
     _canonical_init = field_validator("init", mode="before")(
