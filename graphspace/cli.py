@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from graphspace.errors import GraphspaceError, StoreError
+from graphspace.errors import GraphspaceError, SpecError, StoreError
 from graphspace.pipeline import run as run_pipeline
 from graphspace.spec_reference import spec_reference
 from graphspace.specfile import load_spec
@@ -68,7 +68,10 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        store = run_pipeline(spec, store_path, fresh=fresh, progress=progress)
+        try:
+            store = run_pipeline(spec, store_path, fresh=fresh, progress=progress)
+        except SpecError as error:  # a spec that validates but does not fit its data
+            raise SpecError(f"Spec file {spec_path} does not fit its data: {error}") from None
     if not quiet:
         _print_frame(zoo_summary(store.metadata()), f"zoo of {spec.name}")
         console.print(f"store: {store.path}  ({time.perf_counter() - started:.1f} s)")
@@ -122,3 +125,7 @@ def _print_frame(frame: pl.DataFrame, title: str) -> None:
     for row in frame.iter_rows():
         table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
     console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -60,13 +60,21 @@ def _default(field: Any) -> str:
 
 
 def _allowed(field: Any) -> str:
-    bounds = []
-    for item in field.metadata:
-        for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("pattern", "matches")):
-            if getattr(item, attr, None) is not None:
-                bounds.append(f"{symbol} {getattr(item, attr)}")
+    bounds = _bounds(field.metadata)
     text = _type_text(field.annotation)
     return (text + (", " + ", ".join(bounds) if bounds else "")).replace("|", "\\|")
+
+
+def _bounds(items: list[Any]) -> list[str]:
+    """'>= 0'-style texts of the numeric bounds and patterns among annotation metadata."""
+    texts = []
+    for item in items:
+        for constraint in getattr(item, "metadata", None) or [item]:
+            for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("pattern", "matches")):
+                value = getattr(constraint, attr, None)
+                if value is not None:
+                    texts.append(f"{symbol} {value}")
+    return texts
 
 
 def _type_text(annotation: Any) -> str:
@@ -74,17 +82,12 @@ def _type_text(annotation: Any) -> str:
     if origin is typing.Literal:
         return " / ".join(f"`{a}`" for a in args)
     if origin is typing.Annotated:
-        inner = _type_text(args[0])
-        bounds = [
-            f"{symbol} {getattr(m, attr)}"
-            for m in args[1:]
-            for constraint in getattr(m, "metadata", [m])
-            for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-            if getattr(constraint, attr, None) is not None
-        ]
-        return inner + (f" ({', '.join(bounds)})" if bounds else "")
+        bounds = _bounds(list(args[1:]))
+        return _type_text(args[0]) + (f" ({', '.join(bounds)})" if bounds else "")
     if origin in (list, tuple):
         return f"{origin.__name__} of " + ", ".join(_type_text(a) for a in args if a is not Ellipsis)
     if args:
-        return " or ".join(_type_text(a) for a in args)
+        return " or ".join(_type_text(a) for a in args if a is not type(None)) + (
+            " or null" if type(None) in args else ""
+        )
     return getattr(annotation, "__name__", str(annotation))

@@ -55,7 +55,7 @@ def _describe(problem: dict[str, Any], root: yaml.Node | None) -> str:
     dotted = _dotted(path) or "(top level)"
     where = f" (line {line})" if line else ""
     message = problem["msg"].removeprefix("Value error, ")
-    if problem["type"] in ("unknown_key", "missing"):
+    if problem["type"] in ("unknown_key", "missing") or isinstance(problem["input"], dict):
         return f"{dotted}{where}: {message}"
     return f"{dotted}{where} = {problem['input']!r}: {message}"
 

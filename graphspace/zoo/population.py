@@ -35,7 +35,7 @@ def flatten_model(params: list[torch.Tensor], index: int) -> np.ndarray:
 @dataclass
 class PopulationDropout:
     """Per-model dropout: model m draws its masks from its own generator, so its training does not depend on
-    which other models share its population."""
+    which other models share its population. A unit is kept where its uniform draw exceeds the rate."""
 
     rates: list[float]
     generators: list[torch.Generator]
@@ -45,14 +45,14 @@ class PopulationDropout:
         stacked masks (models folded into channels for conv maps)."""
         if not any(self.rates):
             return h
-        masks = []
-        for rate, generator in zip(self.rates, self.generators):
+        models = len(self.rates)
+        masks = torch.ones(*shape[:model_axis], models, *shape[model_axis:], dtype=h.dtype)
+        for m, (rate, generator) in enumerate(zip(self.rates, self.generators)):
             if rate > 0:
-                keep = torch.rand(shape, generator=generator, dtype=h.dtype) >= rate
-                masks.append(keep.to(h.dtype) / (1.0 - rate))
-            else:
-                masks.append(torch.ones(shape, dtype=h.dtype))
-        return h * torch.stack(masks, model_axis).reshape(h.shape)
+                mask = masks.select(model_axis, m)
+                torch.rand(shape, generator=generator, dtype=h.dtype, out=mask)
+                mask.sub_(rate).ceil_().mul_(1.0 / (1.0 - rate))  # 1/(1-p) where kept, 0 where dropped
+        return h * masks.reshape(h.shape)
 
 
 def forward(
@@ -132,35 +132,54 @@ def _shared_input_conv(
     return z.view(batch, out_h, out_w, models * channels).permute(0, 3, 1, 2)
 
 
+BLOCK_FLOATS = 2**18  # rows of the pooled first-layer product handled at once, in floats (1 MB)
+
+
 class _MaxPooledProduct(torch.autograd.Function):
     """max over pooling offsets q of patches[q] @ weight.T, without holding all offsets' products at once.
 
     Ties go to the first offset in window order, as in max_pool2d. Patches get no gradient (they are the
     input); the weight's gradient sums each offset's patches against the gradient of the positions it won.
+    Rows are processed in blocks that stay in cache, and the winning offset is tracked in float arithmetic
+    (winner = max(winner, q * sign(product - best))): on CPU, ops on bool masks are several times slower.
     """
 
     @staticmethod
     def forward(ctx, patches: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # (Q, N, K), (M, K)
-        best = patches[0] @ weight.T  # (N, M)
-        winner = torch.zeros(best.shape, dtype=torch.uint8)
-        product, better = torch.empty_like(best), torch.empty(best.shape, dtype=torch.bool)
-        for q in range(1, patches.shape[0]):
-            torch.mm(patches[q], weight.T, out=product)
-            torch.gt(product, best, out=better)
-            torch.maximum(best, product, out=best)
-            winner.masked_fill_(better, q)
+        track = ctx.needs_input_grad[1]
+        rows, offsets = patches.shape[1], patches.shape[0]
+        best = patches.new_empty(rows, weight.shape[0])  # (N, M)
+        winner = torch.zeros_like(best) if track else None
+        block = max(1, BLOCK_FLOATS // weight.shape[0])
+        product, step = (best.new_empty(min(block, rows), weight.shape[0]) for _ in range(2))
+        for start in range(0, rows, block):  # row blocks keep the passes below in cache
+            stop = min(start + block, rows)
+            best_rows, product_rows, step_rows = best[start:stop], product[: stop - start], step[: stop - start]
+            torch.mm(patches[0, start:stop], weight.T, out=best_rows)
+            for q in range(1, offsets):
+                torch.mm(patches[q, start:stop], weight.T, out=product_rows)
+                if track:
+                    torch.sub(product_rows, best_rows, out=step_rows).sign_().mul_(q)
+                    torch.maximum(winner[start:stop], step_rows, out=winner[start:stop])
+                torch.maximum(best_rows, product_rows, out=best_rows)
         ctx.save_for_backward(patches, winner)
         return best
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
         patches, winner = ctx.saved_tensors
+        rows = grad.shape[0]
         grad_weight = grad.new_zeros(grad.shape[1], patches.shape[2])
-        won, masked = torch.empty(winner.shape, dtype=torch.bool), torch.empty_like(grad)
-        for q in range(patches.shape[0]):
-            torch.eq(winner, q, out=won)
-            torch.mul(grad, won, out=masked)
-            grad_weight.addmm_(masked.T, patches[q])
+        block = max(1, BLOCK_FLOATS // grad.shape[1])
+        won = grad.new_empty(min(block, rows), grad.shape[1])
+        for start in range(0, rows, block):
+            stop = min(start + block, rows)
+            won_rows = won[: stop - start]
+            for q in range(patches.shape[0]):
+                # 1 where winner == q, else 0 (winner holds integers)
+                torch.sub(winner[start:stop], q, out=won_rows).abs_().clamp_(max=1).neg_().add_(1)
+                won_rows.mul_(grad[start:stop])
+                grad_weight.addmm_(won_rows.T, patches[q, start:stop])
         return None, grad_weight
 
 

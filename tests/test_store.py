@@ -1,0 +1,90 @@
+"""The store of a run: one row per model x checkpoint (+ pruned variants), weights that reproduce the metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import torch
+from polars.testing import assert_frame_equal
+
+import graphspace
+from graphspace.data import load_datasets
+from graphspace.spec import Spec
+from graphspace.store import METADATA_SCHEMA
+
+
+def test_metadata_has_one_row_per_model_checkpoint_and_pruned_variant(tiny_store: graphspace.Store) -> None:
+    metadata = tiny_store.metadata()
+    spec = tiny_store.spec
+    assert metadata.schema == pl.Schema(METADATA_SCHEMA)
+    assert metadata["id"].to_list() == list(range(metadata.height))
+    unpruned = metadata.filter(pl.col("prune_ratio") == 0)
+    assert unpruned.height == spec.zoo.size * 3
+    assert unpruned.select("model", "epoch").is_unique().all()
+    assert sorted(unpruned["epoch"].unique()) == [0, 1, 3]
+    for column in ("train_accuracy", "test_accuracy"):
+        assert metadata[column].is_between(0, 1).all()
+    gap = metadata["train_accuracy"] - metadata["test_accuracy"]
+    assert (gap - metadata["generalization_gap"]).abs().max() < 1e-12
+
+
+def test_pruned_rows_name_their_parent_checkpoint(tiny_store: graphspace.Store) -> None:
+    metadata = tiny_store.metadata()
+    pruned = metadata.filter(pl.col("prune_ratio") > 0)
+    assert pruned.height == tiny_store.spec.zoo.size and (pruned["prune_ratio"] == 0.5).all()
+    parents = pruned.join(metadata, left_on="parent", right_on="id", suffix="_parent")
+    assert (parents["model"] == parents["model_parent"]).all() and (parents["epoch_parent"] == 3).all()
+    assert (parents["prune_ratio_parent"] == 0).all()
+    for row in pruned.iter_rows(named=True):
+        weights, parent = tiny_store.weights(row["id"]), tiny_store.weights(row["parent"])
+        share = (weights["1.weight"] == 0).float().mean()
+        assert share == pytest.approx(0.5, abs=0.01)
+        assert torch.equal(weights["1.bias"], parent["1.bias"])
+
+
+def test_every_varied_hyperparameter_is_a_column(tiny_store: graphspace.Store) -> None:
+    metadata = tiny_store.metadata()
+    for name in tiny_store.spec.zoo.vary.varied():
+        assert metadata[name].n_unique() > 1
+
+
+def test_stored_models_reproduce_their_recorded_accuracy(tiny_store: graphspace.Store) -> None:
+    data = load_datasets(tiny_store.spec.datasets)["digits"]
+    for row in tiny_store.metadata().iter_rows(named=True):
+        model = tiny_store.model(row["id"])
+        with torch.no_grad():
+            logits = model(data.x_test)
+        accuracy = (logits.argmax(1) == data.y_test).double().mean().item()
+        loss = torch.nn.functional.cross_entropy(logits, data.y_test).item()
+        assert abs(accuracy - row["test_accuracy"]) <= 1 / len(data.y_test)
+        assert loss == pytest.approx(row["test_loss"], rel=1e-4)
+
+
+def test_scan_is_the_lazy_metadata_and_spec_is_stored(tiny_store: graphspace.Store) -> None:
+    assert_frame_equal(tiny_store.scan().collect(), tiny_store.metadata())
+    reopened = graphspace.open_store(tiny_store.path)
+    assert reopened.spec == tiny_store.spec
+    assert reopened.attributes["schema_version"] == 1 and reopened.attributes["graphspace_version"]
+
+
+def test_weights_are_a_state_dict_of_the_architecture(tiny_store: graphspace.Store) -> None:
+    weights = tiny_store.weights(0)
+    assert list(weights) == ["1.weight", "1.bias", "4.weight", "4.bias"]
+    assert weights["1.weight"].shape == (16, 64) and weights["4.weight"].shape == (10, 16)
+
+
+def test_unknown_id_and_missing_store_are_clear_errors(tiny_store: graphspace.Store, tmp_path: Path) -> None:
+    with pytest.raises(graphspace.StoreError, match="no checkpoint with id 999"):
+        tiny_store.weights(999)
+    with pytest.raises(graphspace.StoreError, match="No graphspace store at"):
+        graphspace.open_store(tmp_path / "nothing.zarr")
+
+
+def test_mnist_cnns_learn_far_above_chance(tmp_path: Path) -> None:
+    spec = Spec.model_validate(
+        {"name": "mnist_small", "zoo": {"size": 4, "vary": {"init": ["glorot", "he_normal"]}, "train": {"epochs": 2}}}
+    )
+    metadata = graphspace.run(spec, tmp_path / "mnist.zarr").metadata()
+    assert metadata.height == 4 and metadata["test_accuracy"].min() > 0.6
