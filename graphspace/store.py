@@ -81,6 +81,8 @@ def create_store(path: str | Path, spec: Spec, layouts: dict[str, tuple[Blueprin
     if path.exists():
         raise StoreError(f"Store {path} already exists; open it, or remove it first.")
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{path.name}.*.partial"):  # from a run killed while creating
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     attributes = {
         "schema_version": SCHEMA_VERSION,
@@ -216,6 +218,8 @@ class Store:
             self._root[f"weights/{key}"][position] = flat
         frame = pl.DataFrame(records, schema=METADATA_SCHEMA)
         part = self.path / "metadata" / f"part-{population:06d}.parquet"
+        for leftover in part.parent.glob(f".{part.name}.*.partial"):  # from a run killed while committing
+            leftover.unlink(missing_ok=True)
         staging = part.with_name(f".{part.name}.{uuid.uuid4().hex}.partial")
         frame.write_parquet(staging)
         os.replace(staging, part)
