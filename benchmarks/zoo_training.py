@@ -75,8 +75,10 @@ def main() -> None:
         "cnn 8-6-4 (zoo CNN)": CNNArchitecture(kind="cnn"),
         "mlp 784-32-10": MLPArchitecture(kind="mlp", hidden=[32]),
     }
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.models} models x {args.epochs} epochs,"
-          f" {len(data.y_train)} training images, batch {hypers[0].batch_size}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.models} models x {args.epochs} epochs,"
+        f" {len(data.y_train)} training images, batch {hypers[0].batch_size}"
+    )
     for name, architecture in architectures.items():
         bp = blueprint(architecture, data.input_shape, data.num_classes)
         flops = 3 * bp.forward_flops() * len(data.y_train) * args.epochs * args.models
@@ -87,11 +89,15 @@ def main() -> None:
             seconds[way] = time.perf_counter() - start
             accuracy[way] = evaluate(bp, params, "relu", data.x_test, data.y_test)[1]
             rate = args.models * args.epochs / seconds[way]
-            print(f"{name:22s} {way:10s} {seconds[way]:7.2f} s  {rate:7.2f} models*epochs/s  "
-                  f"{flops / seconds[way] / 1e9:6.1f} GFLOP/s  median test acc {accuracy[way].median():.4f}")
+            print(
+                f"{name:22s} {way:10s} {seconds[way]:7.2f} s  {rate:7.2f} models*epochs/s  "
+                f"{flops / seconds[way] / 1e9:6.1f} GFLOP/s  median test acc {accuracy[way].median():.4f}"
+            )
         difference = (accuracy["population"] - accuracy["loop"]).abs().max()
-        print(f"{name:22s} speedup: {seconds['loop'] / seconds['population']:.2f}x  "
-              f"(largest per-model test accuracy difference between the ways: {difference:.4f})")
+        print(
+            f"{name:22s} speedup: {seconds['loop'] / seconds['population']:.2f}x  "
+            f"(largest per-model test accuracy difference between the ways: {difference:.4f})"
+        )
 
 
 if __name__ == "__main__":

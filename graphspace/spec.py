@@ -147,9 +147,7 @@ class CNNArchitecture(Section):
         [2, 2, 1], description="Pooling window (= stride) after each conv; 1 means no pooling."
     )
     pool_kind: Literal["max", "avg"] = Field("max", description="Pooling operation.")
-    head: Literal["flatten", "global_avg"] = Field(
-        "flatten", description="How the last feature map becomes a vector."
-    )
+    head: Literal["flatten", "global_avg"] = Field("flatten", description="How the last feature map becomes a vector.")
     hidden: list[Width] = Field([20], max_length=8, description="Width of each hidden linear layer.")
 
     @model_validator(mode="after")
@@ -233,7 +231,7 @@ def _variation_kind(value: Any) -> str:
     return "~choices"
 
 
-def Varied(choice: Any, continuous: bool) -> Any:  # noqa: N802 - builds a type
+def Varied(choice: Any, continuous: bool) -> Any:
     """The type of a varied field: a non-empty list of choices, or (continuous fields) a distribution."""
     choices = Annotated[list[choice], Field(min_length=1), Tag("~choices")]
     if not continuous:
@@ -307,8 +305,9 @@ class Prune(Section):
     """Magnitude pruning: each ratio adds one pruned variant of a checkpoint, evaluated after pruning."""
 
     magnitude: list[Annotated[float, Field(ge=0.0, lt=1.0)]] = Field(
-        [], description="Shares of each layer's weights (smallest |w| first; biases kept) set to zero. 0 is "
-        "the unpruned model itself and adds nothing."
+        [],
+        description="Shares of each layer's weights (smallest |w| first; biases kept) set to zero. 0 is "
+        "the unpruned model itself and adds nothing.",
     )
     at: Literal["last", "all"] = Field("last", description="Prune the last checkpoint only, or every one.")
 
@@ -339,7 +338,7 @@ class Zoo(Section):
         if self.sampling == "grid":
             for name, value in self.vary.varied().items():
                 if not isinstance(value, list):
-                    raise ValueError(f"sampling: grid needs lists of choices, but vary.{name} is a distribution")
+                    raise ValueError(f"sampling: grid needs lists of choices, but vary.{name} is a distribution")  # noqa: TRY004 - pydantic wants ValueError
         return self
 
 
@@ -405,7 +404,9 @@ class Spec(Section):
     seed: Seed = Field(0, description="Seed of everything not seeded explicitly.")
     store: Path | None = Field(None, description="Store path (default: store/<name>.zarr).")
     datasets: list[DatasetSpec] = Field(
-        default_factory=lambda: [EmbeddedDataset(name="mnist")], min_length=1, description="Datasets declared."
+        default_factory=lambda: [EmbeddedDataset(name="mnist")],
+        min_length=1,
+        description="Datasets declared.",
     )
     zoo: Zoo = Field(default_factory=Zoo, description="The model zoo.")
     learn: Learn = Field(default_factory=Learn, description="Representation learning.")
@@ -423,7 +424,11 @@ class Spec(Section):
                     f"(declared: {', '.join(declared)})"
                 )
             declared.append(entry.name)
-        used = [self.zoo.hyper.dataset, *(self.zoo.vary.dataset or []), *(t.dataset for t in self.sample.targets)]
+        used = [
+            self.zoo.hyper.dataset,
+            *(self.zoo.vary.dataset or []),
+            *(t.dataset for t in self.sample.targets),
+        ]
         for name in used:
             if name is not None and name not in declared:
                 raise ValueError(f"dataset '{name}' is used but not declared; declared: {', '.join(declared)}")

@@ -70,7 +70,13 @@ def _bounds(items: list[Any]) -> list[str]:
     texts = []
     for item in items:
         for constraint in getattr(item, "metadata", None) or [item]:
-            for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("pattern", "matches")):
+            for attr, symbol in (
+                ("ge", ">="),
+                ("gt", ">"),
+                ("le", "<="),
+                ("lt", "<"),
+                ("pattern", "matches"),
+            ):
                 value = getattr(constraint, attr, None)
                 if value is not None:
                     texts.append(f"{symbol} {value}")

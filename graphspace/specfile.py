@@ -32,6 +32,9 @@ def load_spec(path: str | Path) -> Spec:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
+        context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+        if context and context_mark:
+            problem += f" ({context} that starts at line {context_mark.line + 1})"
         raise SpecError(f"Spec file {path} is not valid YAML{where}: {problem}.") from None
     if not isinstance(data, dict):
         raise SpecError(

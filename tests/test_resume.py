@@ -16,14 +16,25 @@ from polars.testing import assert_frame_equal
 import graphspace
 from tests.conftest import SPECS
 
-SPEC = (SPECS / "tiny.yaml").read_text().replace("size: 8", "size: 12").replace(
-    "train: {epochs: 3,", "train: {population: 2, epochs: 3,"
+# 12 models in 7 populations of at most 2, trained long enough that kills land between and inside them
+SPEC = (
+    (SPECS / "tiny.yaml")
+    .read_text()
+    .replace("size: 8", "size: 12")
+    .replace(
+        "train: {epochs: 3, checkpoints: [0, 1, 3]}",
+        "train: {population: 2, epochs: 25, checkpoints: [0, 1, 25]}",
+    )
 )
 
 
 def _run(spec: Path, store: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "graphspace.cli", "run", str(spec), "--store", str(store), "--quiet"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _parts(store: Path) -> int:
+    return len(list((store / "metadata").glob("part-*.parquet")))
 
 
 def test_killed_runs_resume_to_the_same_store_as_an_uninterrupted_run(tmp_path: Path) -> None:
@@ -36,9 +47,16 @@ def test_killed_runs_resume_to_the_same_store_as_an_uninterrupted_run(tmp_path: 
 
     rng = random.Random(0)
     kills = 0
-    for _ in range(12):
+    for attempt in range(20):
+        committed = _parts(killed_path)
         process = _run(spec, killed_path)
-        time.sleep(rng.uniform(1.0, 4.0))
+        if attempt == 0:  # during start-up and store creation
+            time.sleep(rng.uniform(0.5, 5.0))
+        else:  # once this attempt has stored a population, somewhere inside the next ones
+            deadline = time.monotonic() + 120
+            while process.poll() is None and _parts(killed_path) <= committed and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.4))
         if process.poll() is not None:
             break
         os.killpg(process.pid, signal.SIGKILL)
@@ -47,9 +65,10 @@ def test_killed_runs_resume_to_the_same_store_as_an_uninterrupted_run(tmp_path: 
         if killed_path.exists():
             partial = graphspace.open_store(killed_path).metadata()
             assert partial["id"].is_unique().all() and partial.select("model", "epoch", "prune_ratio").is_unique().all()
-    assert kills >= 2, "the run finished before it could be interrupted twice"
+    assert kills >= 3, "the run finished before it could be interrupted three times"
     finished = _run(spec, killed_path)
     assert finished.wait() == 0, finished.stderr.read().decode()
     resumed = graphspace.open_store(killed_path).metadata()
     assert_frame_equal(resumed, clean)
     assert resumed.filter(pl.col("prune_ratio") == 0).height == 12 * 3
+    assert not list(tmp_path.glob(".killed.zarr.*.partial"))

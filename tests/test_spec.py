@@ -28,15 +28,36 @@ zoo:
 """
 
 BAD = {
-    "invalid YAML": (GOOD.replace("hidden: [8]}", "hidden: [8]"), ["line 6", "not valid YAML"]),
+    "invalid YAML": (
+        GOOD.replace("hidden: [8]}", "hidden: [8]"),
+        ["line 7", "starts at line 6", "not valid YAML"],
+    ),
     "unknown key": (GOOD.replace("size: 2", "sise: 2"), ["zoo.sise", "line 7", "unknown key 'sise'", "size"]),
     "wrong type": (GOOD.replace("size: 2", "size: many"), ["zoo.size", "line 7", "'many'", "integer"]),
-    "out of range": (GOOD.replace("seed: 0", "seed: -3"), ["seed", "line 2", "-3", "greater than or equal to 0"]),
-    "unknown dataset": (GOOD.replace("name: digits", "name: cifar100"), ["datasets[0].name", "line 4", "'cifar100'", "'mnist', 'digits' or 'mnist1d'"]),
-    "unknown initializer": (GOOD.replace("glorot]", "glorrot]"), ["zoo.vary.init[1]", "line 9", "'glorrot'", "'orthogonal'"]),
-    "unknown activation": (GOOD.replace("  vary:\n", "  hyper: {activation: swish}\n  vary:\n"), ["zoo.hyper.activation", "line 8", "'swish'", "'leaky_relu'"]),
-    "distribution out of range": (GOOD.replace("1.0e-2]", "20]"), ["zoo.vary.lr", "line 10", "less than or equal to 10"]),
-    "undeclared dataset": (GOOD.replace("size: 2", "size: 2\n  hyper: {dataset: mnist}"), ["dataset 'mnist' is used but not declared", "digits"]),
+    "out of range": (
+        GOOD.replace("seed: 0", "seed: -3"),
+        ["seed", "line 2", "-3", "greater than or equal to 0"],
+    ),
+    "unknown dataset": (
+        GOOD.replace("name: digits", "name: cifar100"),
+        ["datasets[0].name", "line 4", "'cifar100'", "'mnist', 'digits' or 'mnist1d'"],
+    ),
+    "unknown initializer": (
+        GOOD.replace("glorot]", "glorrot]"),
+        ["zoo.vary.init[1]", "line 9", "'glorrot'", "'orthogonal'"],
+    ),
+    "unknown activation": (
+        GOOD.replace("  vary:\n", "  hyper: {activation: swish}\n  vary:\n"),
+        ["zoo.hyper.activation", "line 8", "'swish'", "'leaky_relu'"],
+    ),
+    "distribution out of range": (
+        GOOD.replace("1.0e-2]", "20]"),
+        ["zoo.vary.lr", "line 10", "less than or equal to 10"],
+    ),
+    "undeclared dataset": (
+        GOOD.replace("size: 2", "size: 2\n  hyper: {dataset: mnist}"),
+        ["dataset 'mnist' is used but not declared", "digits"],
+    ),
 }
 
 
@@ -81,7 +102,7 @@ def test_bad_spec_is_one_paragraph_naming_file_line_field_value_and_allowed(case
 
 
 def test_missing_spec_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="nowhere.yaml does not exist"):
+    with pytest.raises(SpecError, match=r"nowhere\.yaml does not exist"):
         load_spec(tmp_path / "nowhere.yaml")
 
 

@@ -84,7 +84,10 @@ def test_unknown_id_and_missing_store_are_clear_errors(tiny_store: graphspace.St
 
 def test_mnist_cnns_learn_far_above_chance(tmp_path: Path) -> None:
     spec = Spec.model_validate(
-        {"name": "mnist_small", "zoo": {"size": 4, "vary": {"init": ["glorot", "he_normal"]}, "train": {"epochs": 2}}}
+        {
+            "name": "mnist_small",
+            "zoo": {"size": 4, "hyper": {"init": "glorot", "lr": 0.003}, "train": {"epochs": 3}},
+        }
     )
     metadata = graphspace.run(spec, tmp_path / "mnist.zarr").metadata()
     assert metadata.height == 4 and metadata["test_accuracy"].min() > 0.6

@@ -23,9 +23,7 @@ def derive(base: RawData, spec: DerivedDataset) -> RawData:
         DatasetError: The spec rotates vectors, names classes the base lacks, or keeps too few training rows.
     """
     if spec.rotate and not base.is_image:
-        raise DatasetError(
-            f"Derived dataset '{spec.name}' rotates its inputs, but '{spec.base}' has no images."
-        )
+        raise DatasetError(f"Derived dataset '{spec.name}' rotates its inputs, but '{spec.base}' has no images.")
     x_train, y_train, x_test, y_test = base.x_train, base.y_train, base.x_test, base.y_test
     if spec.classes is not None:
         if max(spec.classes) >= base.num_classes:

@@ -48,9 +48,7 @@ SOURCES: dict[str, tuple[RemoteFile, ...]] = {
 }
 
 
-def _read_idx_dataset(
-    train_images: Path, train_labels: Path, test_images: Path, test_labels: Path
-) -> RawData:
+def _read_idx_dataset(train_images: Path, train_labels: Path, test_images: Path, test_labels: Path) -> RawData:
     x_train, x_test = read_idx(train_images)[:, None], read_idx(test_images)[:, None]  # (N, 1, 28, 28)
     return RawData.from_arrays(x_train, read_idx(train_labels), x_test, read_idx(test_labels), scale=255)
 

@@ -69,8 +69,6 @@ def _read_cifar_batch(tar: tarfile.TarFile, member: str) -> tuple[np.ndarray, np
     try:
         batch = _CifarUnpickler(tar.extractfile(member), encoding="bytes").load()
     except (KeyError, pickle.UnpicklingError) as error:
-        raise DatasetError(
-            f"{tar.name} is not a CIFAR-10 python archive: cannot read {member} ({error})."
-        ) from error
+        raise DatasetError(f"{tar.name} is not a CIFAR-10 python archive: cannot read {member} ({error}).") from error
     images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
     return images, np.asarray(batch[b"labels"], dtype=np.int64)

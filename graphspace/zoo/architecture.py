@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from graphspace.errors import SpecError
@@ -116,9 +116,7 @@ def _conv_size(size: int, conv: Conv) -> int:
     return (size + 2 * conv.padding - conv.kernel) // conv.stride + 1
 
 
-def blueprint(
-    spec: MLPArchitecture | CNNArchitecture, input_shape: tuple[int, ...], num_classes: int
-) -> Blueprint:
+def blueprint(spec: MLPArchitecture | CNNArchitecture, input_shape: tuple[int, ...], num_classes: int) -> Blueprint:
     """Fit an architecture spec to a dataset.
 
     Raises:
@@ -127,7 +125,7 @@ def blueprint(
     """
     if isinstance(spec, MLPArchitecture):
         widths = [math.prod(input_shape), *spec.hidden, num_classes]
-        dense = tuple(Dense(a, b) for a, b in zip(widths, widths[1:]))
+        dense = tuple(Dense(a, b) for a, b in itertools.pairwise(widths))
         return Blueprint(tuple(input_shape), (), "max", "flatten", dense, (0, 0, 0))
     if len(input_shape) != 3:
         raise SpecError(
@@ -136,7 +134,7 @@ def blueprint(
         )
     channels, height, width = input_shape
     convs = []
-    parts = zip(spec.channels, *(spec.per_layer(f) for f in ("kernel", "stride", "padding", "pool")))
+    parts = zip(spec.channels, *(spec.per_layer(f) for f in ("kernel", "stride", "padding", "pool")), strict=False)
     for i, (out_channels, kernel, stride, padding, pool) in enumerate(parts):
         conv = Conv(channels, out_channels, kernel, stride, padding, pool)
         height, width = _conv_size(height, conv) // pool, _conv_size(width, conv) // pool
@@ -150,5 +148,5 @@ def blueprint(
         channels = out_channels
     features = channels if spec.head == "global_avg" else channels * height * width
     widths = [features, *spec.hidden, num_classes]
-    dense = tuple(Dense(a, b) for a, b in zip(widths, widths[1:]))
+    dense = tuple(Dense(a, b) for a, b in itertools.pairwise(widths))
     return Blueprint(tuple(input_shape), tuple(convs), spec.pool_kind, spec.head, dense, (channels, height, width))

@@ -32,7 +32,9 @@ class PopulationAdam:
         beta1, beta2 = self.betas
         correction1 = 1 - beta1**self.steps
         correction2_sqrt = (1 - beta2**self.steps) ** 0.5
-        for p, lr, decay, m, v in zip(self.params, self.lr, self.weight_decay, self.exp_avg, self.exp_avg_sq):
+        for p, lr, decay, m, v in zip(
+            self.params, self.lr, self.weight_decay, self.exp_avg, self.exp_avg_sq, strict=False
+        ):
             grad = p.grad + decay * p
             m.lerp_(grad, 1 - beta1)
             v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
@@ -55,7 +57,9 @@ class PopulationSGD:
     @torch.no_grad()
     def step(self) -> None:
         """One update from the parameters' .grad."""
-        for i, (p, lr, decay, momentum) in enumerate(zip(self.params, self.lr, self.weight_decay, self.momentum)):
+        for i, (p, lr, decay, momentum) in enumerate(
+            zip(self.params, self.lr, self.weight_decay, self.momentum, strict=False)
+        ):
             grad = p.grad + decay * p
             buffer = self.buffers[i]
             self.buffers[i] = grad.clone() if buffer is None else buffer.mul_(momentum).add_(grad)

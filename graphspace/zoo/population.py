@@ -24,7 +24,7 @@ from graphspace.zoo.architecture import Blueprint, Conv, activation_module
 def stack_parameters(models: list[nn.Module]) -> list[torch.Tensor]:
     """The models' parameters stacked along a new leading model axis, in state_dict order."""
     per_model = [list(m.parameters()) for m in models]
-    return [torch.stack([p.detach() for p in group]) for group in zip(*per_model)]
+    return [torch.stack([p.detach() for p in group]) for group in zip(*per_model, strict=False)]
 
 
 def flatten_model(params: list[torch.Tensor], index: int) -> np.ndarray:
@@ -47,7 +47,7 @@ class PopulationDropout:
             return h
         models = len(self.rates)
         masks = torch.ones(*shape[:model_axis], models, *shape[model_axis:], dtype=h.dtype)
-        for m, (rate, generator) in enumerate(zip(self.rates, self.generators)):
+        for m, (rate, generator) in enumerate(zip(self.rates, self.generators, strict=False)):
             if rate > 0:
                 mask = masks.select(model_axis, m)
                 torch.rand(shape, generator=generator, dtype=h.dtype, out=mask)
@@ -156,7 +156,11 @@ class _MaxPooledProduct(torch.autograd.Function):
         product, step = (best.new_empty(min(block, rows), weight.shape[0]) for _ in range(2))
         for start in range(0, rows, block):  # row blocks keep the passes below in cache
             stop = min(start + block, rows)
-            best_rows, product_rows, step_rows = best[start:stop], product[: stop - start], step[: stop - start]
+            best_rows, product_rows, step_rows = (
+                best[start:stop],
+                product[: stop - start],
+                step[: stop - start],
+            )
             torch.mm(patches[0, start:stop], weight.T, out=best_rows)
             for q in range(1, offsets):
                 torch.mm(patches[q, start:stop], weight.T, out=product_rows)

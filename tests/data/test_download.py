@@ -46,9 +46,7 @@ def test_a_download_with_the_wrong_checksum_fails_and_leaves_nothing(mirror, tmp
 def test_a_failed_download_names_the_url_and_leaves_nothing(mirror, tmp_path, monkeypatch):
     gone = (tmp_path / "nowhere" / "train-images-idx3-ubyte.gz").as_uri()
     files = downloaded.SOURCES["mnist"]
-    monkeypatch.setitem(
-        downloaded.SOURCES, "mnist", (RemoteFile(files[0].name, gone, files[0].md5), *files[1:])
-    )
+    monkeypatch.setitem(downloaded.SOURCES, "mnist", (RemoteFile(files[0].name, gone, files[0].md5), *files[1:]))
     with pytest.raises(DatasetError, match="Could not download") as error:
         load_mnist(tmp_path / "data")
     assert gone in str(error.value) and str(tmp_path / "data" / "mnist") in str(error.value)
@@ -56,9 +54,7 @@ def test_a_failed_download_names_the_url_and_leaves_nothing(mirror, tmp_path, mo
 
 
 def test_files_already_present_are_used_without_downloading(mirror, tmp_path, monkeypatch):
-    unreachable = tuple(
-        RemoteFile(f.name, "http://unreachable.invalid/", f.md5) for f in downloaded.SOURCES["mnist"]
-    )
+    unreachable = tuple(RemoteFile(f.name, "http://unreachable.invalid/", f.md5) for f in downloaded.SOURCES["mnist"])
     monkeypatch.setitem(downloaded.SOURCES, "mnist", unreachable)
     dataset = load_mnist(tmp_path)["mnist"]  # the files of the mirror are tmp_path/mnist itself
     assert dataset.x_train.shape == (20, 1, 28, 28) and dataset.x_train.dtype == torch.float32

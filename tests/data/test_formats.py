@@ -45,9 +45,7 @@ def test_idx_files_load_as_single_channel_images(name, mnist_files, tmp_path):
 def test_idx_files_may_be_uncompressed(mnist_files, tmp_path):
     compressed = tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz"
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(gzip.decompress(compressed.read_bytes()))
-    assert np.array_equal(
-        read_idx(tmp_path / "t10k-images-idx3-ubyte"), mnist_files["t10k-images-idx3-ubyte.gz"]
-    )
+    assert np.array_equal(read_idx(tmp_path / "t10k-images-idx3-ubyte"), mnist_files["t10k-images-idx3-ubyte.gz"])
 
 
 def test_a_file_that_is_not_idx_is_a_dataset_error(tmp_path):

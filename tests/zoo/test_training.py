@@ -39,10 +39,22 @@ def _train_with_torch_optim(bp, hyper: Hyper, data: Dataset, epochs: int) -> dic
 
 
 ARCHITECTURES = {
-    "zoo cnn": (CNNArchitecture(kind="cnn", channels=[4, 3, 2], kernel=[3, 3, 2], pool=[2, 2, 1]), (1, 14, 14)),
+    "zoo cnn": (
+        CNNArchitecture(kind="cnn", channels=[4, 3, 2], kernel=[3, 3, 2], pool=[2, 2, 1]),
+        (1, 14, 14),
+    ),
     "avg-pooled strided cnn": (
-        CNNArchitecture(kind="cnn", channels=[3, 2], kernel=[3], stride=[2, 1], padding=[1], pool=[1, 2],
-                        pool_kind="avg", head="global_avg", hidden=[5]),
+        CNNArchitecture(
+            kind="cnn",
+            channels=[3, 2],
+            kernel=[3],
+            stride=[2, 1],
+            padding=[1],
+            pool=[1, 2],
+            pool_kind="avg",
+            head="global_avg",
+            hidden=[5],
+        ),
         (2, 11, 9),
     ),
     "mlp": (MLPArchitecture(kind="mlp", hidden=[6, 5]), (12,)),
@@ -57,8 +69,18 @@ def test_population_matches_torch_optim_per_model(architecture: str, optimizer: 
     bp = blueprint(arch, shape, 10)
     data = _toy_data(shape)
     hypers = [
-        Hyper(dataset="toy", init=init, lr=lr, weight_decay=decay, momentum=momentum, optimizer=optimizer,
-              activation=activation, batch_size=16, seed=seed, data_seed=7)
+        Hyper(
+            dataset="toy",
+            init=init,
+            lr=lr,
+            weight_decay=decay,
+            momentum=momentum,
+            optimizer=optimizer,
+            activation=activation,
+            batch_size=16,
+            seed=seed,
+            data_seed=7,
+        )
         for seed, (init, lr, decay, momentum) in enumerate(
             [("he_normal", 1e-2, 0.0, 0.9), ("glorot", 3e-3, 1e-3, 0.5), ("orthogonal", 3e-2, 1e-2, 0.0)]
         )
@@ -67,7 +89,7 @@ def test_population_matches_torch_optim_per_model(architecture: str, optimizer: 
     names = [name for name, _ in bp.parameter_shapes()]
     for m, hyper in enumerate(hypers):
         reference = _train_with_torch_optim(bp, hyper, data, epochs=2)
-        for name, stacked in zip(names, trained):
+        for name, stacked in zip(names, trained, strict=False):
             torch.testing.assert_close(stacked[m], reference[name], rtol=1e-9, atol=1e-11)
 
 
@@ -81,7 +103,7 @@ def test_model_with_dropout_is_the_same_alone_and_in_any_population() -> None:
     together = dict(train_population(bp, hypers, data, 2, [2], dtype=torch.float64))[2]
     for m, hyper in enumerate(hypers):
         alone = dict(train_population(bp, [hyper], data, 2, [2], dtype=torch.float64))[2]
-        for stacked, single in zip(together, alone):
+        for stacked, single in zip(together, alone, strict=False):
             torch.testing.assert_close(stacked[m], single[0], rtol=1e-9, atol=1e-11)
 
 
