@@ -206,7 +206,7 @@ class Store:
         next_row = dict(table.group_by("architecture").len().iter_rows())
         ids = list(range(next_id, next_id + len(rows)))
         records = []
-        for i, (row, flat) in enumerate(zip(rows, weights, strict=False)):
+        for i, (row, flat) in enumerate(zip(rows, weights, strict=True)):
             key = row["architecture"]
             position = next_row.get(key, 0)
             next_row[key] = position + 1

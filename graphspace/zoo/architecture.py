@@ -134,7 +134,7 @@ def blueprint(spec: MLPArchitecture | CNNArchitecture, input_shape: tuple[int, .
         )
     channels, height, width = input_shape
     convs = []
-    parts = zip(spec.channels, *(spec.per_layer(f) for f in ("kernel", "stride", "padding", "pool")), strict=False)
+    parts = zip(spec.channels, *(spec.per_layer(f) for f in ("kernel", "stride", "padding", "pool")), strict=True)
     for i, (out_channels, kernel, stride, padding, pool) in enumerate(parts):
         conv = Conv(channels, out_channels, kernel, stride, padding, pool)
         height, width = _conv_size(height, conv) // pool, _conv_size(width, conv) // pool

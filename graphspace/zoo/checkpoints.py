@@ -58,7 +58,7 @@ def _add_rows(
     train_loss, train_accuracy = evaluate(blueprint, params, activation, data.x_train, data.y_train)
     test_loss, test_accuracy = evaluate(blueprint, params, activation, data.x_test, data.y_test)
     positions = []
-    for m, (model, hyper) in enumerate(zip(members, hypers, strict=False)):
+    for m, (model, hyper) in enumerate(zip(members, hypers, strict=True)):
         positions.append(len(rows))
         rows.append(
             hyper.model_dump()

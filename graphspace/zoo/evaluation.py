@@ -21,7 +21,7 @@ def evaluate(
     loss_sum = torch.zeros(models, dtype=torch.float64)
     correct = torch.zeros(models, dtype=torch.float64)
     params = [p.to(x.dtype) for p in params]
-    for xs, ys in zip(x.split(chunk), y.split(chunk), strict=False):
+    for xs, ys in zip(x.split(chunk), y.split(chunk), strict=True):
         logits = forward(blueprint, params, xs, activation)
         loss_sum += cross_entropy(logits, ys).double() * len(ys)
         correct += (logits.argmax(-1) == ys).sum(1).double()

@@ -33,7 +33,7 @@ class PopulationAdam:
         correction1 = 1 - beta1**self.steps
         correction2_sqrt = (1 - beta2**self.steps) ** 0.5
         for p, lr, decay, m, v in zip(
-            self.params, self.lr, self.weight_decay, self.exp_avg, self.exp_avg_sq, strict=False
+            self.params, self.lr, self.weight_decay, self.exp_avg, self.exp_avg_sq, strict=True
         ):
             grad = p.grad + decay * p
             m.lerp_(grad, 1 - beta1)
@@ -58,7 +58,7 @@ class PopulationSGD:
     def step(self) -> None:
         """One update from the parameters' .grad."""
         for i, (p, lr, decay, momentum) in enumerate(
-            zip(self.params, self.lr, self.weight_decay, self.momentum, strict=False)
+            zip(self.params, self.lr, self.weight_decay, self.momentum, strict=True)
         ):
             grad = p.grad + decay * p
             buffer = self.buffers[i]

@@ -25,7 +25,7 @@ def plan_models(spec: Spec) -> list[Hyper]:
     models = []
     for index in range(spec.zoo.size):
         if combinations:
-            values = dict(zip(varied, combinations[index % len(combinations)], strict=False))
+            values = dict(zip(varied, combinations[index % len(combinations)], strict=True))
         else:
             values = {name: _draw(choice, rng) for name, choice in varied.items()}
         base = spec.zoo.hyper.model_copy(update=values)

@@ -24,7 +24,7 @@ from graphspace.zoo.architecture import Blueprint, Conv, activation_module
 def stack_parameters(models: list[nn.Module]) -> list[torch.Tensor]:
     """The models' parameters stacked along a new leading model axis, in state_dict order."""
     per_model = [list(m.parameters()) for m in models]
-    return [torch.stack([p.detach() for p in group]) for group in zip(*per_model, strict=False)]
+    return [torch.stack([p.detach() for p in group]) for group in zip(*per_model, strict=True)]
 
 
 def flatten_model(params: list[torch.Tensor], index: int) -> np.ndarray:
@@ -47,7 +47,7 @@ class PopulationDropout:
             return h
         models = len(self.rates)
         masks = torch.ones(*shape[:model_axis], models, *shape[model_axis:], dtype=h.dtype)
-        for m, (rate, generator) in enumerate(zip(self.rates, self.generators, strict=False)):
+        for m, (rate, generator) in enumerate(zip(self.rates, self.generators, strict=True)):
             if rate > 0:
                 mask = masks.select(model_axis, m)
                 torch.rand(shape, generator=generator, dtype=h.dtype, out=mask)

@@ -11,7 +11,7 @@ def prune_magnitude(blueprint: Blueprint, params: list[torch.Tensor], ratio: flo
     """Per model and layer, zero the `ratio` share of weights with the smallest magnitude (ties broken by
     position); biases are kept. Returns new tensors."""
     pruned = []
-    for (name, _), p in zip(blueprint.parameter_shapes(), params, strict=False):
+    for (name, _), p in zip(blueprint.parameter_shapes(), params, strict=True):
         if not name.endswith("weight"):
             pruned.append(p.clone())
             continue

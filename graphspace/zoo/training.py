@@ -39,7 +39,7 @@ def train_population(
     retain_freed_memory()
     generators = [torch.Generator().manual_seed(h.seed) for h in hypers]
     models = []
-    for h, generator in zip(hypers, generators, strict=False):
+    for h, generator in zip(hypers, generators, strict=True):
         model = blueprint.build(h.activation, h.dropout).to(dtype)
         initialize(model, h.init, h.init_std, generator)
         models.append(model)

@@ -89,7 +89,7 @@ def test_population_matches_torch_optim_per_model(architecture: str, optimizer: 
     names = [name for name, _ in bp.parameter_shapes()]
     for m, hyper in enumerate(hypers):
         reference = _train_with_torch_optim(bp, hyper, data, epochs=2)
-        for name, stacked in zip(names, trained, strict=False):
+        for name, stacked in zip(names, trained, strict=True):
             torch.testing.assert_close(stacked[m], reference[name], rtol=1e-9, atol=1e-11)
 
 
@@ -103,7 +103,7 @@ def test_model_with_dropout_is_the_same_alone_and_in_any_population() -> None:
     together = dict(train_population(bp, hypers, data, 2, [2], dtype=torch.float64))[2]
     for m, hyper in enumerate(hypers):
         alone = dict(train_population(bp, [hyper], data, 2, [2], dtype=torch.float64))[2]
-        for stacked, single in zip(together, alone, strict=False):
+        for stacked, single in zip(together, alone, strict=True):
             torch.testing.assert_close(stacked[m], single[0], rtol=1e-9, atol=1e-11)
 
 

@@ -37,7 +37,7 @@ def test_initializers_are_seeded_and_zero_the_biases(name: str) -> None:
     first, second = bp.build("relu", 0.0), bp.build("relu", 0.0)
     initialize(first, name, 0.05, torch.Generator().manual_seed(1))
     initialize(second, name, 0.05, torch.Generator().manual_seed(1))
-    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=False):
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert all(torch.count_nonzero(p) == 0 for n, p in first.named_parameters() if n.endswith("bias"))
     if name == "truncated_normal":
@@ -91,7 +91,7 @@ def test_magnitude_pruning_zeroes_the_smallest_weights_of_each_layer_and_keeps_b
     bp = blueprint(MLPArchitecture(kind="mlp", hidden=[5]), (8,), 3)
     params = [torch.randn(2, *shape) for _, shape in bp.parameter_shapes()]
     pruned = prune_magnitude(bp, params, 0.5)
-    for (name, _shape), before, after in zip(bp.parameter_shapes(), params, pruned, strict=False):
+    for (name, _shape), before, after in zip(bp.parameter_shapes(), params, pruned, strict=True):
         if name.endswith("bias"):
             assert torch.equal(before, after)
             continue
