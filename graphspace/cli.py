@@ -80,7 +80,7 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
         except SpecError as error:  # a spec that validates but does not fit its data
             raise SpecError(f"Spec file {spec_path} does not fit its data: {error}") from None
     if not quiet:
-        _print_frame(zoo_summary(store.metadata()), f"zoo of {spec.name}")
+        _print_frame(zoo_summary(store.metadata()), f"zoo of {spec.name} (acc: last-checkpoint test accuracy)")
         console.print(f"store: {store.path}  ({time.perf_counter() - started:.1f} s)")
 
 
@@ -97,7 +97,7 @@ def info(store_path: Path | None) -> None:
     )
     if metadata.is_empty():
         return
-    _print_frame(zoo_summary(metadata), "by dataset")
+    _print_frame(zoo_summary(metadata), "by dataset (acc: last-checkpoint test accuracy)")
     for name, table in accuracy_by_hyperparameter(metadata, spec).items():
         _print_frame(table, f"last-checkpoint test accuracy by {name}")
 

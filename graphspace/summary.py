@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import polars as pl
 
 from graphspace.spec import Spec
@@ -14,17 +17,18 @@ def final_checkpoints(metadata: pl.DataFrame) -> pl.DataFrame:
 
 
 def zoo_summary(metadata: pl.DataFrame) -> pl.DataFrame:
-    """Per dataset: models, rows, and the test accuracy of the models' last checkpoints."""
+    """Per dataset: models, rows, pruned rows, and the test accuracy (min, median, max) of the models' last
+    checkpoints."""
     final = final_checkpoints(metadata)
     counts = metadata.group_by("dataset").agg(
         pl.col("model").n_unique().alias("models"),
         pl.len().alias("rows"),
-        (pl.col("prune_ratio") > 0).sum().alias("pruned_rows"),
+        (pl.col("prune_ratio") > 0).sum().alias("pruned"),
     )
     accuracy = final.group_by("dataset").agg(
-        pl.col("test_accuracy").min().alias("test_acc_min"),
-        pl.col("test_accuracy").median().alias("test_acc_median"),
-        pl.col("test_accuracy").max().alias("test_acc_max"),
+        pl.col("test_accuracy").min().alias("acc_min"),
+        pl.col("test_accuracy").median().alias("acc_median"),
+        pl.col("test_accuracy").max().alias("acc_max"),
     )
     return counts.join(accuracy, on="dataset", how="left").sort("dataset")
 
@@ -35,17 +39,27 @@ def accuracy_by_hyperparameter(metadata: pl.DataFrame, spec: Spec) -> dict[str, 
     final = final_checkpoints(metadata)
     tables = {}
     for name, variation in spec.zoo.vary.varied().items():
-        column = pl.col(name)
+        frame = final
         if not isinstance(variation, list) and final[name].n_unique() > 4:
-            column = column.qcut(4, allow_duplicates=True)
+            breaks, labels = _quartile_bins(final[name])
+            bins = np.searchsorted(breaks, final[name].to_numpy(), side="left")  # (a, b] intervals
+            frame = final.with_columns(pl.Series(name, labels).gather(bins).cast(pl.Enum(labels)))
         tables[name] = (
-            final.group_by(column.alias(name))
+            frame.group_by(name)
             .agg(
                 pl.len().alias("models"),
-                pl.col("test_accuracy").mean().alias("test_acc_mean"),
-                pl.col("test_accuracy").median().alias("test_acc_median"),
-                pl.col("test_accuracy").max().alias("test_acc_max"),
+                pl.col("test_accuracy").mean().alias("acc_mean"),
+                pl.col("test_accuracy").median().alias("acc_median"),
+                pl.col("test_accuracy").max().alias("acc_max"),
             )
             .sort(name)
         )
     return tables
+
+
+def _quartile_bins(values: pl.Series) -> tuple[list[float], list[str]]:
+    """Quartile breaks of a continuous column and readable labels for the four bins."""
+    breaks = sorted({float(values.quantile(q)) for q in (0.25, 0.5, 0.75)})
+    edges = [f"{b:.3g}" for b in breaks]
+    labels = [f"<= {edges[0]}", *(f"{a} - {b}" for a, b in itertools.pairwise(edges)), f"> {edges[-1]}"]
+    return breaks, labels
