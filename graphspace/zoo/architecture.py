@@ -92,7 +92,7 @@ class Blueprint:
         """Multiply-adds x 2 of one forward pass on one input (convs and linear layers only)."""
         flops, (height, width) = 0, self.input_shape[-2:] if self.convs else (0, 0)
         for conv in self.convs:
-            height, width = _conv_size(height, conv), _conv_size(width, conv)
+            height, width = conv_output_size(height, conv), conv_output_size(width, conv)
             flops += 2 * conv.out_channels * height * width * conv.in_channels * conv.kernel**2
             height, width = height // conv.pool, width // conv.pool
         return flops + sum(2 * d.in_features * d.out_features for d in self.dense)
@@ -112,7 +112,8 @@ def activation_module(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-def _conv_size(size: int, conv: Conv) -> int:
+def conv_output_size(size: int, conv: Conv) -> int:
+    """Height (or width) of a conv's output, before pooling, for an input of that size."""
     return (size + 2 * conv.padding - conv.kernel) // conv.stride + 1
 
 
@@ -137,7 +138,7 @@ def blueprint(spec: MLPArchitecture | CNNArchitecture, input_shape: tuple[int, .
     parts = zip(spec.channels, *(spec.per_layer(f) for f in ("kernel", "stride", "padding", "pool")), strict=True)
     for i, (out_channels, kernel, stride, padding, pool) in enumerate(parts):
         conv = Conv(channels, out_channels, kernel, stride, padding, pool)
-        height, width = _conv_size(height, conv) // pool, _conv_size(width, conv) // pool
+        height, width = conv_output_size(height, conv) // pool, conv_output_size(width, conv) // pool
         if height < 1 or width < 1:
             raise SpecError(
                 f"zoo.architecture: conv layer {i} (kernel {kernel}, stride {stride}, padding {padding}, "

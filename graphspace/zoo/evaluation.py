@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from graphspace.zoo.architecture import Blueprint
+from graphspace.zoo.architecture import Blueprint, conv_output_size
 from graphspace.zoo.population import cross_entropy, forward
 
 ACTIVATION_BUDGET = 2**26  # floats of the widest activation per evaluation chunk (256 MB)
@@ -33,5 +33,5 @@ def _widest_activation(blueprint: Blueprint) -> int:
     if not blueprint.convs:
         return max(d.out_features for d in blueprint.dense)
     conv = blueprint.convs[0]
-    height, width = ((n + 2 * conv.padding - conv.kernel) // conv.stride + 1 for n in blueprint.input_shape[1:])
+    height, width = (conv_output_size(n, conv) for n in blueprint.input_shape[1:])
     return conv.out_channels * height * width

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphspace.zoo.architecture import Blueprint, Conv, activation_module
+from graphspace.zoo.architecture import Blueprint, Conv, activation_module, conv_output_size
 
 
 def stack_parameters(models: list[nn.Module]) -> list[torch.Tensor]:
@@ -119,7 +119,7 @@ def _shared_input_conv(
     models, channels = weight.shape[:2]
     q = conv.pool
     cols = F.unfold(x, conv.kernel, padding=conv.padding, stride=conv.stride)  # (B, K, Hc*Wc)
-    height, width = ((n + 2 * conv.padding - conv.kernel) // conv.stride + 1 for n in x.shape[2:])
+    height, width = (conv_output_size(n, conv) for n in x.shape[2:])
     cols = cols.view(batch, cols.shape[1], height, width)
     out_h, out_w = height // q, width // q
     patches = x.new_ones(q * q, batch, out_h, out_w, cols.shape[1] + 1)  # (Q, B, H', W', K + 1)
