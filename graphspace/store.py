@@ -133,6 +133,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._root = zarr.open_group(self.path, mode="r+")
+        self._blueprints: dict[str, Blueprint] = {}
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -170,7 +171,10 @@ class Store:
     # ----------------------------------------------------------------------------------------- weights
     def blueprint(self, architecture: str) -> Blueprint:
         """The blueprint of an architecture key."""
-        return _blueprint_from_dict(self._root[f"weights/{architecture}"].attrs["blueprint"])
+        if architecture not in self._blueprints:
+            attributes = self._root[f"weights/{architecture}"].attrs["blueprint"]
+            self._blueprints[architecture] = _blueprint_from_dict(attributes)
+        return self._blueprints[architecture]
 
     def weights(self, i: int) -> dict[str, torch.Tensor]:
         """The parameters of checkpoint `i` (a metadata id) as a state dict."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -80,8 +81,7 @@ class Blueprint:
 
     def parameter_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         """(state_dict name, shape) of every parameter, in state_dict order."""
-        model = self.build("relu", 0.0)
-        return [(name, tuple(p.shape)) for name, p in model.named_parameters()]
+        return list(_parameter_shapes(self))
 
     @property
     def num_parameters(self) -> int:
@@ -105,6 +105,12 @@ ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "gelu": nn.GELU,
 }
+
+
+@functools.cache
+def _parameter_shapes(blueprint: Blueprint) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    model = blueprint.build("relu", 0.0)
+    return tuple((name, tuple(p.shape)) for name, p in model.named_parameters())
 
 
 def activation_module(name: str) -> nn.Module:
