@@ -17,3 +17,7 @@ class DatasetError(GraphspaceError):
 
 class StoreError(GraphspaceError):
     """A store that does not exist, belongs to another spec, or is damaged."""
+
+
+class GraphError(GraphspaceError):
+    """A model that has no neuron-edge graph (an unsupported module), or a graph that is not a model."""
