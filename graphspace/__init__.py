@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graphspace.errors import DatasetError, GraphspaceError, SpecError, StoreError
+from graphspace.errors import DatasetError, GraphError, GraphspaceError, SpecError, StoreError
+from graphspace.graph import GraphDataset, from_graph, to_graph, to_networkx
 from graphspace.pipeline import run
 from graphspace.spec import Spec
 from graphspace.specfile import load_spec
@@ -10,12 +11,17 @@ from graphspace.store import Store, open_store
 
 __all__ = [
     "DatasetError",
+    "GraphDataset",
+    "GraphError",
     "GraphspaceError",
     "Spec",
     "SpecError",
     "Store",
     "StoreError",
+    "from_graph",
     "load_spec",
     "open_store",
     "run",
+    "to_graph",
+    "to_networkx",
 ]

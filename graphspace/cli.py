@@ -14,6 +14,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -61,19 +62,22 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
     spec = load_spec(spec_path)
     started = time.perf_counter()
     columns = (
-        TextColumn("zoo"),
+        TextColumn("{task.description:<6}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("models"),
+        TextColumn("{task.fields[unit]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
     )
+    units = {"zoo": "models", "graphs": "checkpoints"}
     with Progress(*columns, console=errors, disable=quiet) as bar:
-        task = bar.add_task("zoo", total=None)
+        tasks: dict[str, TaskID] = {}
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, unit=units.get(stage, ""))
+            bar.update(tasks[stage], completed=done, total=total)
 
         try:
             store = run_pipeline(spec, store_path, fresh=fresh, progress=progress)

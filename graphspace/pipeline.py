@@ -14,7 +14,7 @@ from graphspace.zoo.architecture import Blueprint, blueprint
 from graphspace.zoo.checkpoints import record_population, rows_per_model
 from graphspace.zoo.plan import plan_models, plan_populations
 
-Progress = Callable[[int, int], None]  # (models done, models in the zoo)
+Progress = Callable[[str, int, int], None]  # (stage, done, total): zoo counts models, graphs counts checkpoints
 
 
 def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progress: Progress | None = None) -> Store:
@@ -23,6 +23,9 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
     Everything that can fail on bad input (datasets, architecture fit, a store of another spec) fails before
     anything is written. A store left by an interrupted run of the same spec is resumed: populations already
     in it are kept, the rest are trained. `fresh` deletes an existing store first.
+
+    Stages: zoo (train every population, record its checkpoints), then graphs (each checkpoint's canonical
+    neuron-edge graph).
     """
     path = Path(store) if store is not None else spec.store_path
     datasets = load_datasets(spec.datasets)
@@ -35,7 +38,7 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
     zoo_store = _open_or_create(path, spec, fresh, [blueprints[m.dataset] for m in models])
     done = {i for p in populations if p.index in zoo_store.committed_populations() for i in p.members}
     if progress:
-        progress(len(done), len(models))
+        progress("zoo", len(done), len(models))
     for population in populations:
         if population.index in zoo_store.committed_populations():
             continue
@@ -47,8 +50,22 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
         zoo_store.append(population.index, rows, weights)
         done.update(population.members)
         if progress:
-            progress(len(done), len(models))
+            progress("zoo", len(done), len(models))
+    _graph_stage(zoo_store, progress)
     return zoo_store
+
+
+def _graph_stage(store: Store, progress: Progress | None) -> None:
+    """Write the graphs of every stored population that has none yet."""
+    sizes = dict(store.metadata().group_by("population").len().iter_rows())
+    written = store.graphed_populations()
+    done = sum(n for p, n in sizes.items() if p in written)
+    if progress:
+        progress("graphs", done, sum(sizes.values()))
+    for population in sorted(sizes.keys() - written):
+        done += store.write_graphs(population)
+        if progress:
+            progress("graphs", done, sum(sizes.values()))
 
 
 def _open_or_create(path: Path, spec: Spec, fresh: bool, per_model: list[Blueprint]) -> Store:

@@ -1,4 +1,5 @@
-"""A run killed with SIGKILL at any moment resumes to exactly the spec's models: none lost, none twice."""
+"""A run killed with SIGKILL at any moment resumes to exactly the spec's models (none lost, none twice) and their
+graphs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import zarr
 from polars.testing import assert_frame_equal
 
 import graphspace
@@ -70,5 +73,8 @@ def test_killed_runs_resume_to_the_same_store_as_an_uninterrupted_run(tmp_path: 
     assert finished.wait() == 0, finished.stderr.read().decode()
     resumed = graphspace.open_store(killed_path).metadata()
     assert_frame_equal(resumed, clean)
+    (architecture,) = clean["architecture"].unique()
+    graphs = [zarr.open_group(p, mode="r")[f"graphs/{architecture}/features"][:] for p in (clean_path, killed_path)]
+    assert np.array_equal(graphs[0], graphs[1]) and not np.isnan(graphs[1]).any()
     assert resumed.filter(pl.col("prune_ratio") == 0).height == 12 * 3
     assert not list(tmp_path.glob(".killed.zarr.*.partial"))

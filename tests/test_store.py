@@ -66,7 +66,7 @@ def test_scan_is_the_lazy_metadata_and_spec_is_stored(tiny_store: graphspace.Sto
     assert_frame_equal(tiny_store.scan().collect(), tiny_store.metadata())
     reopened = graphspace.open_store(tiny_store.path)
     assert reopened.spec == tiny_store.spec
-    assert reopened.attributes["schema_version"] == 1 and reopened.attributes["graphspace_version"]
+    assert reopened.attributes["schema_version"] == 2 and reopened.attributes["graphspace_version"]
 
 
 def test_weights_are_a_state_dict_of_the_architecture(tiny_store: graphspace.Store) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graphspace.graph.canonical import canonicalize
 from graphspace.graph.convert import from_graph, to_graph, to_networkx
+from graphspace.graph.dataset import GraphDataset
 from graphspace.graph.network import Network
 
-__all__ = ["Network", "canonicalize", "from_graph", "to_graph", "to_networkx"]
+__all__ = ["GraphDataset", "Network", "canonicalize", "from_graph", "to_graph", "to_networkx"]

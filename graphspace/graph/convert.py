@@ -15,6 +15,8 @@ Hidden neurons are in canonical order (see `graphspace.graph.canonical`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import networkx as nx
 import torch
 from torch import nn
@@ -40,14 +42,19 @@ def to_graph(model: nn.Module, input_shape: tuple[int, ...] | None = None, grid:
         GraphError: an unsupported module, or a grid too small for the model.
     """
     network = Network.of(model, input_shape)
-    layers = network.layers()
     state = {name: p.detach()[None] for name, p in model.state_dict().items()}
-    weights, biases = canonicalize(layers, *layer_parameters(layers, state))
     try:
-        shape = skeleton(layers, tuple(grid) if grid is not None else None)
+        shape = skeleton(network.layers(), tuple(grid) if grid is not None else None)
     except ValueError as error:
         raise GraphError(f"to_graph: {error}.") from None
-    return graph(shape, network, to_features(weights, biases)[0])
+    return graph(shape, network, canonical_features(network, state)[0])
+
+
+def canonical_features(network: Network, state: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """(B, F) canonical features (see `graphspace.graph.skeleton`) of B models of one structure, from a state
+    dict whose tensors have a leading model axis."""
+    layers = network.layers()
+    return to_features(*canonicalize(layers, *layer_parameters(layers, state)))
 
 
 def graph(shape: Skeleton, network: Network, features: torch.Tensor) -> Data:

@@ -112,7 +112,8 @@ class Network:
             kind = type(module).__name__
             if kind not in MODULE_ARGUMENTS or type(module) is not getattr(nn, kind):
                 raise GraphError(
-                    f"Module {index} of the model ({module!r}) is not supported by the neuron-edge graph; "
+                    f"Module {index} of the model ({kind}({module.extra_repr()})) is not supported by the "
+                    f"neuron-edge graph; "
                     f"supported: {', '.join(MODULE_ARGUMENTS)}, in an nn.Sequential (no residual blocks, "
                     f"normalization layers or custom modules)."
                 )
