@@ -99,6 +99,8 @@ def info(store_path: Path | None) -> None:
         f"{metadata['model'].n_unique()} of {plan['models']} models, {metadata.height} of {plan['rows']} rows "
         f"(checkpoints and pruned variants)"
     )
+    graphed = metadata.filter(pl.col("population").is_in(list(store.graphed_populations()))).height
+    console.print(f"{graphed} of {metadata.height} rows have their canonical graph (edge grid {store.graph_grid})")
     if metadata.is_empty():
         return
     _print_frame(zoo_summary(metadata), "by dataset (acc: last-checkpoint test accuracy)")

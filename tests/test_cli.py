@@ -21,6 +21,7 @@ def test_run_then_info_on_the_tiny_spec(tmp_path: Path) -> None:
     result = runner.invoke(main, ["info", str(store)])
     assert result.exit_code == 0, result.output
     assert "8 of 8 models, 32 of 32 rows" in result.output
+    assert "32 of 32 rows have their canonical graph" in result.output
     for hyperparameter in ("init", "activation", "dropout", "weight_decay", "lr"):
         assert f"test accuracy by {hyperparameter}" in result.output
 

@@ -51,50 +51,50 @@ def canonicalize(
     weights = [w.to(torch.float64, copy=True) for w in weights]
     biases = [b.to(torch.float64, copy=True) for b in biases]
     for index, layer in enumerate(layers[:-1]):
-        following = index + 1
-        factor = _normalizer(_incoming(weights, biases, index), layer.symmetries)  # (B, out)
-        safe = torch.where(factor != 0, factor, torch.ones_like(factor))
-        weights[index] /= safe[:, :, None, None]
-        biases[index] /= safe
-        weights[following] *= factor[:, None, :, None]
-        # the outgoing weights as the next layer's own normalization will leave them (for breaking ties)
-        after = _normalizer(_incoming(weights, biases, following), layers[following].symmetries)
-        after = torch.where(after != 0, after, torch.ones_like(after))
-        order = _order(_incoming(weights, biases, index), weights[following] / after[:, :, None, None])
-        weights[index] = weights[index].gather(1, order[:, :, None, None].expand_as(weights[index]))
-        biases[index] = biases[index].gather(1, order)
+        weight, bias, following = weights[index], biases[index], index + 1
+        factor = _normalizer(weight, bias, layer.symmetries)  # (B, out)
+        if factor is not None:
+            weight /= _nonzero(factor)[:, :, None, None]
+            bias /= _nonzero(factor)
+            weights[following] *= factor[:, None, :, None]
+        key = bias.abs() + torch.linalg.vector_norm(weight, 1, dim=(2, 3))  # (B, out) L1 norm of the incoming vector
+        order = torch.argsort(key, dim=1, descending=True, stable=True)
+        sorted_key = key.gather(1, order)
+        gap = sorted_key[:, :-1] - sorted_key[:, 1:]
+        for m in (gap <= TIE * sorted_key[:, :-1].clamp(min=1.0)).any(1).nonzero().flatten().tolist():
+            # the outgoing weights as the next layer's own normalization will leave them
+            after = _normalizer(
+                weights[following][m : m + 1], biases[following][m : m + 1], layers[following].symmetries
+            )
+            outgoing = weights[following][m] / (_nonzero(after)[0, :, None, None] if after is not None else 1.0)
+            incoming = torch.cat([bias[m][:, None], weight[m].flatten(1)], dim=1)
+            order[m] = _lexicographic(key[m], incoming, outgoing)
+        weights[index] = weight.gather(1, order[:, :, None, None].expand_as(weight))
+        biases[index] = bias.gather(1, order)
         weights[following] = weights[following].gather(2, order[:, None, :, None].expand_as(weights[following]))
     return [w.to(dtype) for w in weights], [b.to(dtype) for b in biases]
 
 
-def _normalizer(incoming: torch.Tensor, symmetries: frozenset[str]) -> torch.Tensor:
-    """(B, out) the factor each neuron is divided by (and its outgoing weights multiplied by): its incoming
-    vector's L2 norm (scale), times the sign of its largest-magnitude entry (sign); 1 where neither applies."""
-    factor = torch.ones(incoming.shape[:2], dtype=incoming.dtype)
+def _normalizer(weight: torch.Tensor, bias: torch.Tensor, symmetries: frozenset[str]) -> torch.Tensor | None:
+    """(B, out) the factor each neuron is divided by (and its outgoing weights multiplied by): the L2 norm of
+    its incoming vector (scale), times the sign of that vector's largest-magnitude entry (sign); None when the
+    layer has neither symmetry."""
+    if not symmetries:
+        return None
+    factor = torch.ones_like(bias)
     if "scale" in symmetries:
-        factor = incoming.norm(dim=2)
+        factor = torch.hypot(bias, torch.linalg.vector_norm(weight, 2, dim=(2, 3)))
     if "sign" in symmetries:
-        largest = incoming.gather(2, incoming.abs().argmax(2, keepdim=True)).squeeze(2)
+        flat = weight.flatten(2)
+        largest = flat.gather(2, flat.abs().argmax(2, keepdim=True)).squeeze(2)
+        largest = torch.where(bias.abs() >= largest.abs(), bias, largest)  # the bias is the vector's first entry
         factor = torch.where(largest < 0, -factor, factor)
     return factor
 
 
-def _incoming(weights: list[torch.Tensor], biases: list[torch.Tensor], index: int) -> torch.Tensor:
-    """(B, out, 1 + inputs * grid): each neuron's bias and incoming weights."""
-    return torch.cat([biases[index][:, :, None], weights[index].flatten(2)], dim=2)
-
-
-def _order(incoming: torch.Tensor, outgoing: torch.Tensor) -> torch.Tensor:
-    """(B, out) permutation sorting each model's neurons by decreasing L1 norm of their incoming vector,
-    equal norms broken by the incoming vector, then the sorted outgoing weights (see the module docstring)."""
-    key = incoming.abs().sum(2)  # (B, out)
-    order = torch.argsort(key, dim=1, descending=True, stable=True)
-    sorted_key = key.gather(1, order)
-    gap = sorted_key[:, :-1] - sorted_key[:, 1:]
-    tied = (gap <= TIE * sorted_key[:, :-1].clamp(min=1.0)).any(1).nonzero().flatten().tolist()
-    for model in tied:
-        order[model] = _lexicographic(key[model], incoming[model], outgoing[model])
-    return order
+def _nonzero(factor: torch.Tensor) -> torch.Tensor:
+    """The factor with zeros (dead neurons) replaced by 1: a dead neuron's incoming vector stays 0."""
+    return torch.where(factor != 0, factor, torch.ones_like(factor))
 
 
 def _lexicographic(key: torch.Tensor, incoming: torch.Tensor, outgoing: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,8 @@ from graphspace.graph.canonical import canonicalize
 from graphspace.graph.network import Network
 from graphspace.graph.skeleton import Skeleton, from_features, layer_parameters, skeleton, to_features
 
+CACHE_FLOATS = 2**18  # parameters canonicalized per call (2 MB in float64)
+
 
 def to_graph(model: nn.Module, input_shape: tuple[int, ...] | None = None, grid: tuple[int, int] | None = None) -> Data:
     """The canonical neuron-edge graph of `model`, an `nn.Sequential` of supported modules.
@@ -54,7 +56,14 @@ def canonical_features(network: Network, state: Mapping[str, torch.Tensor]) -> t
     """(B, F) canonical features (see `graphspace.graph.skeleton`) of B models of one structure, from a state
     dict whose tensors have a leading model axis."""
     layers = network.layers()
-    return to_features(*canonicalize(layers, *layer_parameters(layers, state)))
+    weights, biases = layer_parameters(layers, state)
+    parameters = sum(w[0].numel() for w in weights)
+    chunk = max(1, CACHE_FLOATS // parameters)  # models per call: float64 copies that stay in cache
+    parts = [
+        to_features(*canonicalize(layers, [w[i : i + chunk] for w in weights], [b[i : i + chunk] for b in biases]))
+        for i in range(0, len(weights[0]), chunk)
+    ]
+    return torch.cat(parts)
 
 
 def graph(shape: Skeleton, network: Network, features: torch.Tensor) -> Data:

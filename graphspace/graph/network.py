@@ -8,6 +8,7 @@ symmetries the neurons between two weight layers have.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -156,6 +157,7 @@ class Network:
         return _layers(self)
 
 
+@functools.cache
 def _layers(network: Network) -> tuple[Layer, ...]:
     shapes = _feature_map_shapes(network)
     found: list[dict[str, Any]] = []
