@@ -13,7 +13,8 @@ of the already canonical previous layer, each edge's grid flattened row-major):
 3. **Order**: the neurons are sorted by the L1 norm of r_j, largest first. When two norms are equal (to a
    relative 1e-9, so float64 rounding of equal values cannot decide; in practice: identical, dead or
    symmetric neurons), that model's layer is ordered lexicographically by (-norm, -r_j, -(j's outgoing weights
-   sorted from the largest)), every value rounded to 9 decimals, and then by current position.
+   as the next layer's own normalization will leave them, sorted from the largest)), every value rounded to
+   9 decimals, and then by current position.
 
 Every step leaves the network's function unchanged, and two networks that differ by a permutation of hidden
 neurons, a positive rescaling (where allowed) or sign flips (where allowed) reach the same weights: up to
