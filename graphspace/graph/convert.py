@@ -26,7 +26,14 @@ from torch_geometric.utils import to_networkx as pyg_to_networkx
 from graphspace.errors import GraphError
 from graphspace.graph.canonical import canonicalize
 from graphspace.graph.network import Network
-from graphspace.graph.skeleton import Skeleton, from_features, layer_parameters, skeleton, to_features
+from graphspace.graph.skeleton import (
+    Skeleton,
+    from_features,
+    layer_parameters,
+    load_layer_parameters,
+    skeleton,
+    to_features,
+)
 
 CACHE_FLOATS = 2**18  # parameters canonicalized per call (2 MB in float64)
 
@@ -97,12 +104,7 @@ def from_graph(data: Data) -> nn.Sequential:
     features = shape.features(data.x[:, 0], data.edge_attr)
     weights, biases = from_features(layers, features[None])
     model = data.network.build().to(features.dtype)
-    with torch.no_grad():
-        for layer, weight, bias in zip(layers, weights, biases, strict=True):
-            module = model[layer.module]
-            module.weight.copy_(weight[0].reshape(module.weight.shape))
-            if module.bias is not None:
-                module.bias.copy_(bias[0])
+    load_layer_parameters(model, layers, weights, biases)
     return model
 
 

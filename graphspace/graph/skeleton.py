@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from graphspace.graph.network import EDGE_KINDS, Layer
 
@@ -131,6 +132,18 @@ def layer_parameters(
         bias = state.get(f"{layer.module}.bias")
         biases.append(bias if bias is not None else weight.new_zeros(batch, layer.outputs))
     return weights, biases
+
+
+def load_layer_parameters(
+    model: nn.Sequential, layers: Sequence[Layer], weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
+) -> None:
+    """Copy one model's per-layer (1, out, in, grid) weights and (1, out) biases into `model`, in place."""
+    with torch.no_grad():
+        for layer, weight, bias in zip(layers, weights, biases, strict=True):
+            module = model[layer.module]
+            module.weight.copy_(weight[0].reshape(module.weight.shape))
+            if module.bias is not None:
+                module.bias.copy_(bias[0])
 
 
 def to_features(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -21,7 +21,7 @@ from torch_geometric.data import Data
 from torch_geometric.nn import GINEConv, global_add_pool
 
 from graphspace.graph import Network, from_graph, to_graph
-from graphspace.graph.skeleton import layer_parameters
+from graphspace.graph.skeleton import layer_parameters, load_layer_parameters
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -111,12 +111,7 @@ def _symmetric_copy(model: nn.Sequential, input_shape: tuple[int, ...], seed: in
         biases[index] = (biases[index] * factor[None, :])[:, order]
         weights[index + 1] = (weights[index + 1] / factor[None, None, :, None])[:, :, order]
     other = copy.deepcopy(model)
-    with torch.no_grad():
-        for layer, weight, bias in zip(layers, weights, biases, strict=True):
-            module = other[layer.module]
-            module.weight.copy_(weight[0].reshape(module.weight.shape))
-            if module.bias is not None:
-                module.bias.copy_(bias[0])
+    load_layer_parameters(other, layers, weights, biases)
     return other
 
 
