@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graphspace.errors import DatasetError, GraphError, GraphspaceError, SpecError, StoreError
 from graphspace.graph import GraphDataset, from_graph, to_graph, to_networkx
+from graphspace.learn.space import LearnedSpace, decode, encode
 from graphspace.pipeline import run
 from graphspace.spec import Spec
 from graphspace.specfile import load_spec
@@ -14,10 +15,13 @@ __all__ = [
     "GraphDataset",
     "GraphError",
     "GraphspaceError",
+    "LearnedSpace",
     "Spec",
     "SpecError",
     "Store",
     "StoreError",
+    "decode",
+    "encode",
     "from_graph",
     "load_spec",
     "open_store",

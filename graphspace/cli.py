@@ -22,6 +22,8 @@ from rich.progress import (
 from rich.table import Table
 
 from graphspace.errors import GraphspaceError, SpecError, StoreError
+from graphspace.learn.quality import summarize
+from graphspace.learn.retrieval import dataset_retrieval
 from graphspace.pipeline import run as run_pipeline
 from graphspace.spec_reference import spec_reference
 from graphspace.specfile import load_spec
@@ -62,22 +64,23 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
     spec = load_spec(spec_path)
     started = time.perf_counter()
     columns = (
-        TextColumn("{task.description:<6}"),
+        TextColumn("{task.description:<20}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[unit]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[detail]}"),
     )
     units = {"zoo": "models", "graphs": "checkpoints"}
     with Progress(*columns, console=errors, disable=quiet) as bar:
         tasks: dict[str, TaskID] = {}
 
-        def progress(stage: str, done: int, total: int) -> None:
+        def progress(stage: str, done: int, total: int, detail: str) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total, unit=units.get(stage, ""))
-            bar.update(tasks[stage], completed=done, total=total)
+                tasks[stage] = bar.add_task(stage, total=total, unit=units.get(stage, "steps"), detail="")
+            bar.update(tasks[stage], completed=done, total=total, detail=detail)
 
         try:
             store = run_pipeline(spec, store_path, fresh=fresh, progress=progress)
@@ -85,6 +88,7 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
             raise SpecError(f"Spec file {spec_path} does not fit its data: {error}") from None
     if not quiet:
         _print_frame(zoo_summary(store.metadata()), f"zoo of {spec.name} (acc: last-checkpoint test accuracy)")
+        _print_learned(store)
         console.print(f"store: {store.path}  ({time.perf_counter() - started:.1f} s)")
 
 
@@ -106,6 +110,7 @@ def info(store_path: Path | None) -> None:
     _print_frame(zoo_summary(metadata), "by dataset (acc: last-checkpoint test accuracy)")
     for name, table in accuracy_by_hyperparameter(metadata, spec).items():
         _print_frame(table, f"last-checkpoint test accuracy by {name}")
+    _print_learned(store)
 
 
 @main.command("spec")
@@ -120,6 +125,15 @@ def show_spec(spec_path: Path) -> None:
 def show_spec_reference() -> None:
     """Print the reference of every spec field (Markdown; docs/spec.md is this output)."""
     click.echo(spec_reference(), nl=False)
+
+
+def _print_learned(store: Store) -> None:
+    if not store.learned():
+        return
+    _print_frame(summarize(store.reconstruction()), "reconstruction of the held-out test models, by behavior")
+    nearest = dataset_retrieval(store.nearest_datasets())
+    if nearest.height:
+        _print_frame(nearest, "nearest dataset embedding to each model's weight embedding")
 
 
 def _default_store() -> Store:

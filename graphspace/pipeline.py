@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 from graphspace.data import load_datasets
 from graphspace.errors import StoreError
+from graphspace.learn.stage import learn_stage
+from graphspace.progress import Progress
 from graphspace.spec import Spec
 from graphspace.store import Store, create_store, describe_spec_change, open_store
 from graphspace.zoo.architecture import Blueprint, blueprint
 from graphspace.zoo.checkpoints import record_population, rows_per_model
 from graphspace.zoo.plan import plan_models, plan_populations
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total): zoo counts models, graphs counts checkpoints
 
 
 def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progress: Progress | None = None) -> Store:
@@ -24,8 +23,8 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
     anything is written. A store left by an interrupted run of the same spec is resumed: populations already
     in it are kept, the rest are trained. `fresh` deletes an existing store first.
 
-    Stages: zoo (train every population, record its checkpoints), then graphs (each checkpoint's canonical
-    neuron-edge graph).
+    Stages: zoo (train every population, record its checkpoints), graphs (each checkpoint's canonical
+    neuron-edge graph), learn (the weight space and its ablations; embeddings; reconstruction quality).
     """
     path = Path(store) if store is not None else spec.store_path
     datasets = load_datasets(spec.datasets)
@@ -38,7 +37,7 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
     zoo_store = _open_or_create(path, spec, fresh, [blueprints[m.dataset] for m in models])
     done = {i for p in populations if p.index in zoo_store.committed_populations() for i in p.members}
     if progress:
-        progress("zoo", len(done), len(models))
+        progress("zoo", len(done), len(models), "")
     for population in populations:
         if population.index in zoo_store.committed_populations():
             continue
@@ -50,8 +49,9 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
         zoo_store.append(population.index, rows, weights)
         done.update(population.members)
         if progress:
-            progress("zoo", len(done), len(models))
+            progress("zoo", len(done), len(models), "")
     _graph_stage(zoo_store, progress)
+    learn_stage(zoo_store, spec, datasets, progress)
     return zoo_store
 
 
@@ -61,11 +61,11 @@ def _graph_stage(store: Store, progress: Progress | None) -> None:
     written = store.graphed_populations()
     done = sum(n for p, n in sizes.items() if p in written)
     if progress:
-        progress("graphs", done, sum(sizes.values()))
+        progress("graphs", done, sum(sizes.values()), "")
     for population in sorted(sizes.keys() - written):
         done += store.write_graphs(population)
         if progress:
-            progress("graphs", done, sum(sizes.values()))
+            progress("graphs", done, sum(sizes.values()), "")
 
 
 def _open_or_create(path: Path, spec: Spec, fresh: bool, per_model: list[Blueprint]) -> Store:

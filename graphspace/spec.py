@@ -375,8 +375,29 @@ class Learn(Section):
     batch_size: int = Field(64, ge=2, le=8192, description="Graphs per batch.")
     lr: LearningRate = Field(1e-3, description="Adam learning rate.")
     dataset_sample: int = Field(256, ge=8, le=65536, description="(input, label) pairs per dataset embedding.")
+    probe_inputs: int = Field(
+        512,
+        ge=1,
+        le=65536,
+        description="Training inputs per dataset on which decoded and original models are compared.",
+    )
+    behavior_inputs: int = Field(64, ge=1, le=65536, description="Of those, inputs per step of the behavioral loss.")
     loss: LearnLoss = Field(default_factory=LearnLoss, description="Loss weights.")
     split: Split = Field(default_factory=Split, description="Split of the zoo by model.")
+    holdout_datasets: list[Name] = Field(
+        [], description="Datasets whose models learning never sees (their datasets still get an embedding)."
+    )
+    ablations: list[Literal["no_layer_norm", "no_behavior"]] = Field(
+        ["no_layer_norm", "no_behavior"],
+        description="Variants trained in the same run for comparison: no_layer_norm (plain weight MSE instead of "
+        "the per-layer normalized error), no_behavior (no behavioral loss).",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_ablations(self) -> Learn:
+        if len(set(self.ablations)) != len(self.ablations):
+            raise ValueError("ablations must be distinct")
+        return self
 
 
 class Target(Section):
@@ -425,6 +446,7 @@ class Spec(Section):
                 )
             declared.append(entry.name)
         used = [
+            *self.learn.holdout_datasets,
             self.zoo.hyper.dataset,
             *(self.zoo.vary.dataset or []),
             *(t.dataset for t in self.sample.targets),
@@ -432,6 +454,8 @@ class Spec(Section):
         for name in used:
             if name is not None and name not in declared:
                 raise ValueError(f"dataset '{name}' is used but not declared; declared: {', '.join(declared)}")
+        if set(self.zoo.vary.dataset or [self.zoo.hyper.dataset or declared[0]]) <= set(self.learn.holdout_datasets):
+            raise ValueError("learn.holdout_datasets holds out every dataset the zoo trains on; keep at least one")
         return self
 
     @property

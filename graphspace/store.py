@@ -28,7 +28,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from graphspace.errors import StoreError
 from graphspace.graph.convert import canonical_features, graph
 from graphspace.graph.network import Network
 from graphspace.graph.skeleton import Skeleton, skeleton
-from graphspace.spec import Spec
+from graphspace.spec import Learn, Spec
 from graphspace.zoo.architecture import Blueprint, Conv, Dense
 
 SCHEMA_VERSION = 2
@@ -183,19 +183,26 @@ class Store:
 
     # ------------------------------------------------------------------------------------------- table
     def scan(self) -> pl.LazyFrame:
-        """The metadata as a LazyFrame: one row per checkpoint (and pruned variant)."""
+        """The metadata as a LazyFrame: one row per checkpoint (and pruned variant), with the learn stage's
+        `split` of its model (null before that stage has split the zoo)."""
+        split = self.split()
+        if split is None:
+            split = pl.DataFrame(schema={"model": pl.Int64, "split": pl.String})
+        return self._scan_parts().join(split.lazy(), on="model", how="left").sort("id")
+
+    def metadata(self) -> pl.DataFrame:
+        """The metadata as a DataFrame (see `scan`), sorted by id."""
+        return self.scan().collect()
+
+    def _scan_parts(self) -> pl.LazyFrame:
         parts = sorted((self.path / "metadata").glob("part-*.parquet"))
         if not parts:
             return pl.LazyFrame(schema=METADATA_SCHEMA)
         return pl.scan_parquet(parts).sort("id")
 
-    def metadata(self) -> pl.DataFrame:
-        """The metadata as a DataFrame: one row per checkpoint (and pruned variant), sorted by id."""
-        return self._metadata.clone()
-
     @cached_property
     def _metadata(self) -> pl.DataFrame:
-        return self.scan().collect()
+        return self._scan_parts().collect()
 
     def committed_populations(self) -> set[int]:
         """Indices of the populations whose rows are in the store."""
@@ -250,6 +257,11 @@ class Store:
             layers = blueprint_network(self.blueprint(architecture)).layers()
             self._skeletons[architecture] = skeleton(layers, self.graph_grid)
         return self._skeletons[architecture]
+
+    def graph_features(self, architecture: str) -> np.ndarray:
+        """(rows, F) the canonical features of every weights row of an architecture key, read at once (row r
+        belongs to the metadata rows whose `weights_row` is r; rows not yet written are NaN)."""
+        return self._array(f"graphs/{architecture}/features")[:]
 
     def graph(self, i: int) -> Data:
         """The canonical neuron-edge graph of checkpoint `i` (see `graphspace.to_graph`), with its `id`."""
@@ -312,6 +324,88 @@ class Store:
         (self.path / "graphs" / "done" / f"{population:06d}").touch()
         return frame.height
 
+    # ------------------------------------------------------------------------------------------- learn
+    @property
+    def _learn(self) -> Path:
+        return self.path / "learn"
+
+    def start_learning(self, learn: Learn) -> None:
+        """Make sure the learn group belongs to this `learn` section: create it, or start it over (deleting what
+        it holds) when it was made with another one."""
+        config = learn.model_dump(mode="json")
+        if (self._learn / "zarr.json").is_file():
+            if zarr.open_group(self._learn, mode="r").attrs.get("learn") == config:
+                return
+            shutil.rmtree(self._learn)
+        self._root.create_group("learn", attributes={"learn": config}, overwrite=True)
+
+    def learned(self) -> bool:
+        """Whether the learn stage has finished."""
+        return (self._learn / "done").is_file()
+
+    def finish_learning(self) -> None:
+        """Mark the learn stage finished (the last thing it writes)."""
+        (self._learn / "done").touch()
+
+    def split(self) -> pl.DataFrame | None:
+        """The learn stage's split by model (`model`, `split`), or None before it exists."""
+        return self._learned_table("split")
+
+    def reconstruction(self) -> pl.DataFrame:
+        """Reconstruction quality of the held-out test rows, one row per (method, id): see
+        `graphspace.learn.quality.reconstruction_quality`. Raises StoreError before the learn stage ends."""
+        return self._finished_table("reconstruction")
+
+    def nearest_datasets(self) -> pl.DataFrame:
+        """For test and holdout rows: the dataset whose embedding is nearest to the row's weight embedding (see
+        `graphspace.learn.retrieval.nearest_datasets`). Raises StoreError before the learn stage ends."""
+        return self._finished_table("datasets")
+
+    def embeddings(self) -> pl.DataFrame:
+        """`id` and `embedding` (an array column) of every checkpoint, from the learned encoder. Raises
+        StoreError before the learn stage ends."""
+        self._require_learned()
+        array = zarr.open_array(self._learn / "embeddings", mode="r")[:]
+        return pl.DataFrame(
+            {"id": np.arange(len(array)), "embedding": array},
+            schema={"id": pl.Int64, "embedding": pl.Array(pl.Float32, array.shape[1])},
+        )
+
+    def learn_checkpoint(self, variant: str) -> dict[str, Any] | None:
+        """The last checkpoint of a learn variant ("main" or an ablation), or None."""
+        path = self._learn / f"{variant}.pt"
+        return torch.load(path, weights_only=False) if path.is_file() else None
+
+    def write_learn_checkpoint(self, variant: str, checkpoint: dict[str, Any]) -> None:
+        """Replace a learn variant's checkpoint, atomically."""
+        write_atomically(self._learn / f"{variant}.pt", lambda path: torch.save(checkpoint, path))
+
+    def write_learned(self, name: str, frame: pl.DataFrame) -> None:
+        """Write one of the learn stage's tables, atomically."""
+        write_atomically(self._learn / f"{name}.parquet", frame.write_parquet)
+
+    def write_embeddings(self, embeddings: np.ndarray) -> None:
+        """Write every checkpoint's (rows, latent) embedding (row = id)."""
+        self._root.create_array(
+            "learn/embeddings",
+            data=embeddings.astype(np.float32),
+            chunks=(min(len(embeddings), 4096), embeddings.shape[1]),
+            dimension_names=("id", "latent"),
+            overwrite=True,
+        )
+
+    def _learned_table(self, name: str) -> pl.DataFrame | None:
+        path = self._learn / f"{name}.parquet"
+        return pl.read_parquet(path) if path.is_file() else None
+
+    def _finished_table(self, name: str) -> pl.DataFrame:
+        self._require_learned()
+        return self._learned_table(name)
+
+    def _require_learned(self) -> None:
+        if not self.learned():
+            raise StoreError(f"Store {self.path} has no finished learn stage yet; run `graphspace run SPEC` on it.")
+
     # ------------------------------------------------------------------------------------------ append
     def append(self, population: int, rows: list[dict[str, Any]], weights: list[np.ndarray]) -> pl.DataFrame:
         """Write one population's checkpoints: their weights, then their metadata part (the commit).
@@ -337,14 +431,19 @@ class Store:
             records.append(record)
             self._array(f"weights/{key}")[position] = flat
         frame = pl.DataFrame(records, schema=METADATA_SCHEMA)
-        part = self.path / "metadata" / f"part-{population:06d}.parquet"
-        for leftover in part.parent.glob(f".{part.name}.*.partial"):  # from a run killed while committing
-            leftover.unlink(missing_ok=True)
-        staging = part.with_name(f".{part.name}.{uuid.uuid4().hex}.partial")
-        frame.write_parquet(staging)
-        os.replace(staging, part)
+        write_atomically(self.path / "metadata" / f"part-{population:06d}.parquet", frame.write_parquet)
         self.__dict__.pop("_metadata", None)
         return frame
+
+
+def write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write a file so that it appears whole or not at all: `write(staging)` writes a temporary file beside
+    `path`, which is then renamed. Leftovers of a writer killed before the rename are removed first."""
+    for leftover in path.parent.glob(f".{path.name}.*.partial"):
+        leftover.unlink(missing_ok=True)
+    staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    write(staging)
+    os.replace(staging, path)
 
 
 def unflatten(blueprint: Blueprint, flat: torch.Tensor) -> dict[str, torch.Tensor]:

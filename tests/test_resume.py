@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,20 @@ def _run(spec: Path, store: Path) -> subprocess.Popen:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
+def _kill_once(process: subprocess.Popen, progressed: Callable[[], bool], pause: float, rng: random.Random) -> bool:
+    """Wait (at most 2 minutes) until `progressed()` or the process ends, then a random pause of up to `pause`
+    seconds, then SIGKILL the process if it still runs. Returns whether it was killed."""
+    deadline = time.monotonic() + 120
+    while process.poll() is None and not progressed() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0.0, pause))
+    if process.poll() is not None:
+        return False
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return True
+
+
 def _parts(store: Path) -> int:
     return len(list((store / "metadata").glob("part-*.parquet")))
 
@@ -55,15 +70,11 @@ def test_killed_runs_resume_to_the_same_store_as_an_uninterrupted_run(tmp_path: 
         process = _run(spec, killed_path)
         if attempt == 0:  # during start-up and store creation
             time.sleep(rng.uniform(0.5, 5.0))
-        else:  # once this attempt has stored a population, somewhere inside the next ones
-            deadline = time.monotonic() + 120
-            while process.poll() is None and _parts(killed_path) <= committed and time.monotonic() < deadline:
-                time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.4))
-        if process.poll() is not None:
+        # otherwise once this attempt has stored a population, somewhere inside the next ones
+        if not _kill_once(
+            process, lambda first=attempt == 0, parts=committed: first or _parts(killed_path) > parts, 0.4, rng
+        ):
             break
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
         kills += 1
         if killed_path.exists():
             partial = graphspace.open_store(killed_path).metadata()
@@ -78,3 +89,26 @@ def test_killed_runs_resume_to_the_same_store_as_an_uninterrupted_run(tmp_path: 
     assert np.array_equal(graphs[0], graphs[1]) and not np.isnan(graphs[1]).any()
     assert resumed.filter(pl.col("prune_ratio") == 0).height == 12 * 3
     assert not list(tmp_path.glob(".killed.zarr.*.partial"))
+
+
+def test_a_killed_learn_stage_resumes_from_its_last_epoch_to_the_same_result(tmp_path: Path) -> None:
+    spec = tmp_path / "learn.yaml"
+    spec.write_text((SPECS / "tiny.yaml").read_text().replace("epochs: 2, batch_size: 8", "epochs: 30, batch_size: 8"))
+    clean_path, killed_path = tmp_path / "clean.zarr", tmp_path / "killed.zarr"
+    assert _run(spec, clean_path).wait() == 0
+    checkpoint = killed_path / "learn" / "main.pt"
+    rng = random.Random(1)
+    kills = 0
+    while kills < 3:
+        before = checkpoint.stat().st_mtime_ns if checkpoint.exists() else 0
+        process = _run(spec, killed_path)
+        saved = lambda old=before: checkpoint.exists() and checkpoint.stat().st_mtime_ns != old  # noqa: E731
+        if not _kill_once(process, saved, 0.3, rng):  # once this attempt saved an epoch, somewhere after it
+            break
+        kills += 1
+    assert kills >= 3, "the learn stage finished before it could be interrupted three times"
+    finished = _run(spec, killed_path)
+    assert finished.wait() == 0, finished.stderr.read().decode()
+    clean, resumed = graphspace.open_store(clean_path), graphspace.open_store(killed_path)
+    assert_frame_equal(resumed.embeddings(), clean.embeddings())
+    assert_frame_equal(resumed.reconstruction(), clean.reconstruction())

@@ -18,7 +18,7 @@ from graphspace.store import METADATA_SCHEMA
 def test_metadata_has_one_row_per_model_checkpoint_and_pruned_variant(tiny_store: graphspace.Store) -> None:
     metadata = tiny_store.metadata()
     spec = tiny_store.spec
-    assert metadata.schema == pl.Schema(METADATA_SCHEMA)
+    assert metadata.schema == pl.Schema(METADATA_SCHEMA | {"split": pl.String})
     assert metadata["id"].to_list() == list(range(metadata.height))
     unpruned = metadata.filter(pl.col("prune_ratio") == 0)
     assert unpruned.height == spec.zoo.size * 3

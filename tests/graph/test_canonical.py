@@ -20,8 +20,8 @@ from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.nn import GINEConv, global_add_pool
 
-from graphspace.graph import Network, from_graph, to_graph
-from graphspace.graph.skeleton import layer_parameters, load_layer_parameters
+from graphspace.graph import from_graph, to_graph
+from tests.symmetries import symmetric_copy
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -93,28 +93,6 @@ def _randomize(model: nn.Module, seed: int, dtype: torch.dtype = torch.float32) 
     return model.eval()
 
 
-def _symmetric_copy(model: nn.Sequential, input_shape: tuple[int, ...], seed: int) -> nn.Sequential:
-    """The model with every hidden layer's neurons permuted, rescaled by a > 0 where the modules between
-    allow it and sign-flipped where they allow it (incoming and outgoing weights changed together)."""
-    generator = torch.Generator().manual_seed(seed)
-    layers = Network.of(model, input_shape).layers()
-    state = {k: v[None].clone() for k, v in model.state_dict().items()}
-    weights, biases = layer_parameters(layers, state)
-    for index, layer in enumerate(layers[:-1]):
-        factor = torch.ones(layer.outputs, dtype=weights[0].dtype)
-        if "scale" in layer.symmetries:
-            factor *= torch.rand(layer.outputs, generator=generator) * 1.9 + 0.1
-        if "sign" in layer.symmetries:
-            factor *= torch.randint(0, 2, (layer.outputs,), generator=generator) * 2.0 - 1.0
-        order = torch.randperm(layer.outputs, generator=generator)
-        weights[index] = (weights[index] * factor[None, :, None, None])[:, order]
-        biases[index] = (biases[index] * factor[None, :])[:, order]
-        weights[index + 1] = (weights[index + 1] / factor[None, None, :, None])[:, :, order]
-    other = copy.deepcopy(model)
-    load_layer_parameters(other, layers, weights, biases)
-    return other
-
-
 def _inputs(input_shape: tuple[int, ...], seed: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     return torch.randn(16, *input_shape, generator=torch.Generator().manual_seed(seed + 1), dtype=dtype)
 
@@ -124,7 +102,7 @@ def _inputs(input_shape: tuple[int, ...], seed: int, dtype: torch.dtype = torch.
 def test_symmetric_networks_give_equal_graphs(case: Case, seed: int, dtype: torch.dtype) -> None:
     model, input_shape = case
     model = _randomize(model, seed, dtype)
-    other = _symmetric_copy(model, input_shape, seed)
+    other = symmetric_copy(model, input_shape, seed)
     x = _inputs(input_shape, seed, dtype)
     with torch.no_grad():
         assert torch.allclose(model(x), other(x), atol=1e-4, rtol=1e-4), "the test's symmetry changed the function"
@@ -171,7 +149,7 @@ def test_a_gnn_embeds_symmetric_networks_identically(case: Case, seed: int) -> N
     model, input_shape = case
     model = _randomize(model, seed)
     graph = to_graph(model, input_shape, grid=(3, 3) if len(input_shape) == 1 else None)
-    other = to_graph(_symmetric_copy(model, input_shape, seed), input_shape, grid=graph.grid)
+    other = to_graph(symmetric_copy(model, input_shape, seed), input_shape, grid=graph.grid)
     torch.manual_seed(0)
     embedder = _Embedder(graph.edge_attr.shape[1])
     with torch.no_grad():

@@ -1,0 +1,102 @@
+"""Weight-encoder training speed: throughput on the default zoo CNN, and how a step grows with graph size.
+
+Prints
+- encoder training throughput (graphs/s: batch assembly, forward, backward, Adam step) on batches of 64 zoo CNNs
+  (random He-normal weights; speed does not depend on the values), with the spec's default encoder sizes;
+- the same step on batches of 8 MLPs of about 1k, 10k and 100k edges: milliseconds per step and microseconds per
+  edge, whose near-constancy says the step grows linearly in edges.
+
+    python benchmarks/learn.py [--steps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from graphspace.graph.convert import canonical_features
+from graphspace.graph.skeleton import skeleton
+from graphspace.learn.batch import graph_batch
+from graphspace.learn.encoder import WeightEncoder
+from graphspace.learn.examples import Architecture, Examples, parameter_groups
+from graphspace.spec import CNNArchitecture, Learn, MLPArchitecture
+from graphspace.store import blueprint_network, unflatten
+from graphspace.zoo.architecture import Blueprint, blueprint
+
+sys.path.insert(0, str(Path(__file__).parent))
+from graphs import random_models  # the graphs benchmark's model maker
+
+
+def zoo(bp: Blueprint, count: int) -> Examples:
+    """`count` random models of one blueprint as learning examples (canonical, normalized per layer)."""
+    network = blueprint_network(bp)
+    features = canonical_features(network, unflatten(bp, random_models(bp, count))).float()
+    shape = network.layers()
+    frame = skeleton(shape)
+    group = parameter_groups(shape)
+    scale = torch.stack([features[:, group == g].std() for g in range(int(group.max()) + 1)])[group]
+    zeros = torch.zeros(count, dtype=torch.int64)
+    return Examples(
+        ids=torch.arange(count),
+        architectures=[Architecture(bp.key, bp, frame, scale, group)],
+        architecture=zeros,
+        features=[features],
+        position=torch.arange(count),
+        datasets=["random"],
+        dataset=zeros,
+        activations=["relu"],
+        activation=zeros,
+        results=torch.zeros(count, 4),
+        split=zeros,
+    )
+
+
+def step_seconds(examples: Examples, batch: int, steps: int) -> float:
+    """Median seconds of one encoder training step on `batch` graphs."""
+    learn = Learn()
+    grid = examples.architectures[0].skeleton.grid
+    encoder = WeightEncoder(grid[0] * grid[1], learn.hidden, learn.layers, learn.latent)
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=1e-3)
+    times = []
+    for step in range(steps + 2):
+        rows = torch.arange(step * batch, (step + 1) * batch) % len(examples)
+        started = time.perf_counter()
+        loss = encoder(graph_batch(examples, rows)).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - started)
+    return sorted(times[2:])[len(times[2:]) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    learn = Learn()
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; encoder hidden {learn.hidden}, "
+        f"{learn.layers} layers, latent {learn.latent}"
+    )
+    cnn = blueprint(CNNArchitecture(kind="cnn"), (1, 28, 28), 10)
+    seconds = step_seconds(zoo(cnn, 256), 64, args.steps)
+    print(
+        f"zoo CNN ({cnn.num_parameters} params): {seconds * 1e3:.1f} ms per step of 64 graphs, "
+        f"{64 / seconds:,.0f} graphs/s"
+    )
+    print("MLP             edges  ms/step (8 graphs)  us per edge")
+    for widths in ((32, 24, 8), (100, 90, 10), (300, 300, 33)):
+        bp = blueprint(MLPArchitecture(kind="mlp", hidden=list(widths[1:-1])), (widths[0],), widths[-1])
+        edges = sum(d.in_features * d.out_features for d in bp.dense)
+        seconds = step_seconds(zoo(bp, 16), 8, args.steps)
+        name, per_edge = "-".join(map(str, widths)), seconds * 1e6 / (8 * edges)
+        print(f"{name:<12} {edges:>8,}  {seconds * 1e3:>18.1f}  {per_edge:>11.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The weight encoder: edge-aware message passing over neuron-edge graphs, pooled to one embedding per model."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.nn import MessagePassing, global_mean_pool
+
+from graphspace.learn.batch import EDGE_TYPES, GraphBatch
+
+MAX_LAYERS = 64  # layer indices a model may have
+MAX_INDEX = 1024  # node indices within a layer that get their own embedding (larger ones share the last)
+
+
+def mlp(*widths: int) -> nn.Sequential:
+    """Linear layers of these widths with SiLU between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i in range(len(widths) - 1):
+        layers.append(nn.Linear(widths[i], widths[i + 1]))
+        if i < len(widths) - 2:
+            layers.append(nn.SiLU())
+    return nn.Sequential(*layers)
+
+
+class NodeSlots(nn.Module):
+    """An embedding of where a node sits: its layer, its index within the layer and its role.
+
+    In a canonical graph a hidden node's index is its canonical rank, which depends only on the network's
+    function class, not on how its neurons happened to be ordered: so reading it keeps the embedding invariant
+    to neuron permutations while letting it say which neuron is which.
+    """
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.layer = nn.Embedding(MAX_LAYERS, hidden)
+        self.index = nn.Embedding(MAX_INDEX, hidden)
+        self.role = nn.Embedding(3, hidden)
+
+    def forward(self, layer: torch.Tensor, index: torch.Tensor, role: torch.Tensor) -> torch.Tensor:
+        """(N, hidden) slot embeddings."""
+        return (
+            self.layer(layer.clamp_max(MAX_LAYERS - 1)) + self.index(index.clamp_max(MAX_INDEX - 1)) + self.role(role)
+        )
+
+
+class EdgeConv(MessagePassing):
+    r"""Message passing whose messages read both end nodes and the edge, with a residual update:
+
+    .. math::
+        m_{ij} = \sigma(A h_i + B h_j + e_{ij}), \qquad h_i' = h_i + \psi([\mathrm{LN}(h_i), \mathrm{mean}_j\, m_{ij}])
+
+    The node terms are projected once per node, so an edge costs O(hidden), not O(hidden^2).
+
+    Args:
+        hidden: width of node states and edge embeddings.
+
+    Shapes:
+        x (N, hidden), edge_index (2, E), edge_attr (E, hidden) -> (N, hidden)
+    """
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__(aggr="mean")
+        self.target = nn.Linear(hidden, hidden)
+        self.source = nn.Linear(hidden, hidden, bias=False)
+        self.update_mlp = mlp(2 * hidden, hidden, hidden)
+        self.norm = nn.LayerNorm(hidden)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        normed = self.norm(x)
+        aggregated = self.propagate(edge_index, a=self.target(normed), b=self.source(normed), edge_attr=edge_attr)
+        return x + self.update_mlp(torch.cat([normed, aggregated], dim=-1))
+
+    def message(self, a_i: torch.Tensor, b_j: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        return F.silu(a_i + b_j + edge_attr)
+
+
+class WeightEncoder(nn.Module):
+    """Neuron-edge graph -> one embedding per model (and a state per node).
+
+    Args:
+        grid: G, values per edge (grid height * width).
+        hidden: width of node states.
+        layers: message-passing layers.
+        latent: embedding size.
+
+    Shapes:
+        GraphBatch of B graphs -> (B, latent); node states (N, hidden)
+    """
+
+    def __init__(self, grid: int, hidden: int, layers: int, latent: int) -> None:
+        super().__init__()
+        self.slots = NodeSlots(hidden)
+        self.bias = nn.Linear(1, hidden)
+        self.edge_weight = nn.Linear(grid, hidden)
+        self.edge_type = nn.Embedding(EDGE_TYPES, hidden)
+        self.convs = nn.ModuleList(EdgeConv(hidden) for _ in range(layers))
+        self.readout = mlp(hidden, 4 * hidden)
+        self.project = mlp(4 * hidden, 4 * hidden, latent)
+
+    def nodes(self, graphs: GraphBatch) -> torch.Tensor:
+        """(N, hidden) node states after message passing."""
+        h = self.slots(graphs.layer, graphs.index, graphs.role) + self.bias(graphs.bias[:, None])
+        e = self.edge_weight(graphs.edge_attr) + self.edge_type(graphs.edge_type)
+        for conv in self.convs:
+            h = conv(h, graphs.edge_index, e)
+        return h
+
+    def forward(self, graphs: GraphBatch) -> torch.Tensor:
+        """(B, latent) embeddings: node states read out and mean-pooled per graph."""
+        pooled = global_mean_pool(self.readout(self.nodes(graphs)), graphs.batch, graphs.num_graphs)
+        return self.project(pooled)

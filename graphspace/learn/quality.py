@@ -1,0 +1,90 @@
+"""Reconstruction quality judged by what decoded models do: prediction agreement with the original on the
+dataset's test split, the accuracy difference, and the per-layer relative weight error."""
+
+from __future__ import annotations
+
+import polars as pl
+import torch
+
+from graphspace.data.dataset import Dataset
+from graphspace.learn.behavior import logits_in_passes
+from graphspace.learn.examples import Examples
+
+
+def predictions(
+    examples: Examples, datasets: dict[str, Dataset], rows: torch.Tensor, features: torch.Tensor
+) -> list[torch.Tensor]:
+    """Test-split predictions of the models given by raw `features` (rows of one architecture), one (test size,)
+    tensor per row, each on its row's dataset."""
+    (k,) = examples.architecture[rows].unique().tolist()
+    architecture = examples.architectures[k]
+    result: list[torch.Tensor | None] = [None] * len(rows)
+    for dataset in examples.dataset[rows].unique().tolist():
+        x = datasets[examples.datasets[dataset]].x_test
+        at = (examples.dataset[rows] == dataset).nonzero()[:, 0]
+        inputs = [x] * len(examples.datasets)  # the rows are all of this dataset
+        logits = logits_in_passes(examples, inputs, architecture, rows[at], features[at])
+        for i, prediction in zip(at.tolist(), logits.argmax(-1), strict=True):
+            result[i] = prediction
+    return result
+
+
+QUALITY_SCHEMA = {
+    "method": pl.String,
+    "id": pl.Int64,
+    "dataset": pl.String,
+    "original_accuracy": pl.Float64,
+    "accuracy": pl.Float64,
+    "accuracy_difference": pl.Float64,
+    "agreement": pl.Float64,
+    "relative_error": pl.Float64,
+    "layer_relative_error": pl.List(pl.Float64),
+}
+
+
+def reconstruction_quality(
+    examples: Examples, datasets: dict[str, Dataset], rows: torch.Tensor, decoded: torch.Tensor, method: str
+) -> pl.DataFrame:
+    """One row per example row (all of one architecture): how the model decoded as raw features `decoded`
+    compares with the original.
+
+    Columns: method, id, dataset, original_accuracy, accuracy, accuracy_difference (decoded - original),
+    agreement (share of test inputs where both predict the same class), relative_error (over all weights), and
+    layer_relative_error (a list: per weight layer, |decoded - original| / |original| of its weights and bias).
+    """
+    original = examples.raw_features(rows)
+    (k,) = examples.architecture[rows].unique().tolist()
+    group = examples.architectures[k].group
+    layer = group % len(examples.architectures[k].layers)
+    layers = int(layer.max()) + 1
+    error = torch.zeros(len(rows), layers).index_add_(1, layer, (decoded - original) ** 2)
+    norm = torch.zeros(len(rows), layers).index_add_(1, layer, original**2)
+    before = predictions(examples, datasets, rows, original)
+    after = predictions(examples, datasets, rows, decoded)
+    labels = [datasets[examples.datasets[d]].y_test for d in examples.dataset[rows].tolist()]
+    original_accuracy = [(p == y).double().mean().item() for p, y in zip(before, labels, strict=True)]
+    accuracy = [(p == y).double().mean().item() for p, y in zip(after, labels, strict=True)]
+    return pl.DataFrame(
+        {
+            "method": [method] * len(rows),
+            "id": examples.ids[rows].numpy(),
+            "dataset": [examples.datasets[d] for d in examples.dataset[rows].tolist()],
+            "original_accuracy": original_accuracy,
+            "accuracy": accuracy,
+            "accuracy_difference": [a - o for a, o in zip(accuracy, original_accuracy, strict=True)],
+            "agreement": [(a == b).double().mean().item() for a, b in zip(after, before, strict=True)],
+            "relative_error": ((decoded - original).norm(dim=1) / original.norm(dim=1).clamp_min(1e-12)).numpy(),
+            "layer_relative_error": (error.sqrt() / norm.sqrt().clamp_min(1e-12)).tolist(),
+        },
+        schema=QUALITY_SCHEMA,
+    )
+
+
+def summarize(quality: pl.DataFrame) -> pl.DataFrame:
+    """Per method: test models, median agreement, median |accuracy difference|, median relative weight error."""
+    return quality.group_by("method", maintain_order=True).agg(
+        pl.len().alias("rows"),
+        pl.col("agreement").median().alias("agreement_median"),
+        pl.col("accuracy_difference").abs().median().alias("abs_accuracy_difference_median"),
+        pl.col("relative_error").median().alias("relative_error_median"),
+    )

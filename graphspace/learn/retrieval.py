@@ -1,0 +1,64 @@
+"""Datasets in the weight space: which dataset's condition embedding a model's weight embedding is nearest to."""
+
+from __future__ import annotations
+
+import polars as pl
+import torch
+import torch.nn.functional as F
+
+from graphspace.learn.codec import embed
+from graphspace.learn.examples import SPLITS, Examples
+from graphspace.learn.model import WeightSpace
+from graphspace.learn.training import Conditions
+
+
+@torch.no_grad()
+def dataset_similarities(
+    model: WeightSpace, examples: Examples, conditions: Conditions, rows: torch.Tensor, z: torch.Tensor
+) -> torch.Tensor:
+    """(len(rows), datasets) cosine similarity of each row's weight embedding `z` with the condition embedding
+    of every dataset paired with the row's own results: which dataset best explains these weights."""
+    model.eval()
+    datasets = model.dataset_encoder(*conditions.dataset_batch())  # (D, hidden)
+    count = len(datasets)
+    pairs = model.conditions(
+        datasets.repeat(len(rows), 1), conditions.results[rows].repeat_interleave(count, dim=0)
+    ).reshape(len(rows), count, -1)
+    return F.cosine_similarity(z[:, None], pairs, dim=-1)
+
+
+def nearest_datasets(
+    model: WeightSpace, examples: Examples, conditions: Conditions, rows: torch.Tensor
+) -> pl.DataFrame:
+    """Per row: its dataset, its split, the nearest dataset among all and among those learning saw (`known`),
+    and the similarity to its own dataset."""
+    z = embed(model, examples, rows)
+    similarity = dataset_similarities(model, examples, conditions, rows, z)
+    trained = examples.dataset[examples.split != SPLITS.index("holdout")].unique()
+    known = torch.full((len(examples.datasets),), float("-inf"))
+    known[trained] = 0.0
+    names = examples.datasets
+    return pl.DataFrame(
+        {
+            "id": examples.ids[rows].numpy(),
+            "split": [SPLITS[s] for s in examples.split[rows].tolist()],
+            "dataset": [names[d] for d in examples.dataset[rows].tolist()],
+            "nearest": [names[d] for d in similarity.argmax(1).tolist()],
+            "nearest_known": [names[d] for d in (similarity + known).argmax(1).tolist()],
+            "own_similarity": similarity.gather(1, examples.dataset[rows][:, None])[:, 0].numpy(),
+        }
+    )
+
+
+def dataset_retrieval(nearest: pl.DataFrame) -> pl.DataFrame:
+    """Per split and dataset of a `nearest_datasets` frame: rows, and the share whose nearest dataset is their own
+    (test rows) or the nearest known dataset (holdout rows, which have none of their own among the known)."""
+    return (
+        nearest.group_by("split", "dataset")
+        .agg(
+            pl.len().alias("rows"),
+            (pl.col("nearest") == pl.col("dataset")).mean().alias("own_is_nearest"),
+            pl.col("nearest_known").mode().first().alias("nearest_known_mostly"),
+        )
+        .sort("split", "dataset", descending=[True, False])
+    )

@@ -1,0 +1,204 @@
+"""The learn stage of a run: split the zoo by model, train the weight space (and its ablations) with a
+checkpoint after every epoch, embed every checkpoint, and measure reconstruction by behavior.
+
+Everything lands in the store's `learn/` group (see `graphspace.store`); a run killed anywhere resumes from
+the last finished epoch, and a finished stage is skipped. A changed `learn` section of the spec starts the
+stage over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import polars as pl
+import torch
+from sklearn.decomposition import PCA
+
+from graphspace.data.dataset import Dataset
+from graphspace.errors import StoreError
+from graphspace.learn.batch import architecture_order, architecture_runs
+from graphspace.learn.behavior import Probes, make_probes
+from graphspace.learn.codec import decode_rows, embed
+from graphspace.learn.conditions import sample_dataset
+from graphspace.learn.examples import RESULTS, Examples, load_examples
+from graphspace.learn.model import WeightSpace, WeightSpaceConfig
+from graphspace.learn.quality import QUALITY_SCHEMA, reconstruction_quality
+from graphspace.learn.retrieval import nearest_datasets
+from graphspace.learn.split import split_models
+from graphspace.learn.training import Conditions, Objective, TrainingState, standardized_results, train
+from graphspace.progress import Progress
+from graphspace.spec import Learn, Spec
+from graphspace.store import Store
+
+
+def objective(learn: Learn, seed: int, variant: str) -> Objective:
+    """The training objective of a variant: "main" as the spec says, or one of the spec's ablations."""
+    main = Objective(
+        epochs=learn.epochs,
+        batch_size=learn.batch_size,
+        lr=learn.lr,
+        contrastive=learn.loss.contrastive,
+        reconstruction=learn.loss.reconstruction,
+        behavior=learn.loss.behavior,
+        behavior_inputs=learn.behavior_inputs,
+        seed=seed,
+    )
+    changes = {"main": {}, "no_layer_norm": {"per_layer": False}, "no_behavior": {"behavior": 0.0}}[variant]
+    return dataclasses.replace(main, **changes)
+
+
+def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress: Progress | None = None) -> None:
+    """Run (or resume, or skip when done) the learn stage of `spec` on `store`.
+
+    Raises:
+        StoreError: some stored checkpoints have no graph yet (the graph stage comes first).
+    """
+    if store.graphed_populations() != store.committed_populations():
+        raise StoreError(f"Store {store.path} has checkpoints without graphs; the graph stage must finish first.")
+    store.start_learning(spec.learn)
+    if store.learned():
+        return
+    split = store.split()
+    if split is None:
+        split = split_models(store.metadata(), spec.learn.split, spec.seed, spec.learn.holdout_datasets)
+        store.write_learned("split", split)
+    examples = load_examples(store, split)
+    probes = make_probes(examples, datasets, spec.learn.probe_inputs, spec.seed)
+    conditions = Conditions(
+        [sample_dataset(datasets[name], spec.learn.dataset_sample, spec.seed) for name in examples.datasets],
+        standardized_results(examples),
+    )
+    spaces = {}
+    for variant in ("main", *spec.learn.ablations):
+        goal = objective(spec.learn, spec.seed, variant)
+        spaces[variant] = fit(store, variant, examples, probes, conditions, goal, spec, progress)
+    store.write_embeddings(embed(spaces["main"], examples, torch.arange(len(examples))).numpy())
+    test = examples.rows("test")
+    quality = [
+        reconstruction_quality(examples, datasets, rows, decoded, method)
+        for method, space in spaces.items()
+        for rows, decoded in decode_rows(space, examples, test)
+    ]
+    baselines = {
+        "best_train_model": best_model_baseline(examples, test),
+        "pca": pca_baseline(examples, test, spec.learn.latent),
+    }
+    quality += [
+        reconstruction_quality(examples, datasets, rows, decoded, method)
+        for method, decoded_rows in baselines.items()
+        for rows, decoded in decoded_rows
+    ]
+    store.write_learned("reconstruction", pl.concat([pl.DataFrame(schema=QUALITY_SCHEMA), *quality]))
+    rows = torch.cat([test, examples.rows("holdout")])
+    store.write_learned("datasets", nearest_datasets(spaces["main"], examples, conditions, rows))
+    store.finish_learning()
+
+
+def fit(
+    store: Store,
+    variant: str,
+    examples: Examples,
+    probes: Probes,
+    conditions: Conditions,
+    goal: Objective,
+    spec: Spec,
+    progress: Progress | None,
+) -> WeightSpace:
+    """Train one variant, resuming from its checkpoint in the store, checkpointing after every epoch."""
+    config = WeightSpaceConfig(
+        grid=examples.architectures[0].skeleton.edge_attr(examples.features[0][:1]).shape[-1],
+        hidden=spec.learn.hidden,
+        layers=spec.learn.layers,
+        latent=spec.learn.latent,
+        activations=len(examples.activations),
+        results=len(RESULTS),
+        templates={a.key: len(a.scale) for a in examples.architectures},
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(spec.seed)
+        model = WeightSpace(config)
+    set_templates(model, examples)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=goal.lr)
+    state = TrainingState()
+    checkpoint = store.learn_checkpoint(variant)
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        state = TrainingState(**checkpoint["state"])
+    steps = len(examples.rows("train")) // goal.batch_size + (len(examples.rows("train")) % goal.batch_size > 1)
+
+    def save(state: TrainingState) -> None:
+        store.write_learn_checkpoint(
+            variant,
+            {
+                "config": config.to_dict(),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "state": dataclasses.asdict(state),
+                "activations": examples.activations,
+                "datasets": examples.datasets,
+            },
+        )
+
+    def step(done: int, total: int, terms: dict[str, float]) -> None:
+        if progress:
+            detail = " ".join(f"{name[:5]} {value:.3f}" for name, value in terms.items())
+            progress(f"learn {variant}", state.epoch * steps + done, goal.epochs * steps, detail)
+
+    if progress:
+        progress(f"learn {variant}", state.epoch * steps, goal.epochs * steps, "")
+    train(model, optimizer, examples, probes, conditions, goal, state, on_epoch=save, on_step=step)
+    return model
+
+
+def best_train_rows(examples: Examples) -> dict[tuple[int, int], int]:
+    """The most accurate train row of each (architecture, activation) that has train rows."""
+    train_rows = examples.rows("train")
+    best = {}
+    for k in range(len(examples.architectures)):
+        for activation in range(len(examples.activations)):
+            own = (examples.architecture[train_rows] == k) & (examples.activation[train_rows] == activation)
+            candidates = train_rows[own]
+            if len(candidates):
+                best[k, activation] = int(candidates[examples.results[candidates, 0].argmax()])
+    return best
+
+
+def set_templates(model: WeightSpace, examples: Examples) -> None:
+    """Start each (architecture, activation) template of the decoder at the normalized features of the most
+    accurate train model with that architecture and activation (zeros where there is none)."""
+    with torch.no_grad():
+        for (k, activation), row in best_train_rows(examples).items():
+            architecture = examples.architectures[k]
+            template = examples.raw_features(torch.tensor([row]))[0] / architecture.scale
+            model.decoder.templates[architecture.key][activation] = template
+
+
+def best_model_baseline(examples: Examples, rows: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Every row "decoded" as the decoder's starting template: the most accurate train model of its architecture
+    and activation. Returns (rows, raw features) per architecture like `decode_rows`."""
+    rows = architecture_order(examples, rows)
+    best = best_train_rows(examples)
+    out = []
+    for k, at in architecture_runs(examples, rows):
+        chosen = torch.tensor([best[k, a] for a in examples.activation[at].tolist()])
+        out.append((at, examples.raw_features(chosen)))
+    return out
+
+
+def pca_baseline(examples: Examples, rows: torch.Tensor, latent: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The simplest weight autoencoder: per architecture, PCA with `latent` components fitted on the train rows'
+    normalized features; returns (rows, reconstructed raw features) like `decode_rows`."""
+    rows = architecture_order(examples, rows)
+    out = []
+    train_rows = examples.rows("train")
+    for k, at in architecture_runs(examples, rows):
+        architecture = examples.architectures[k]
+        fit_rows = train_rows[examples.architecture[train_rows] == k]
+        fitted = examples.raw_features(fit_rows) / architecture.scale
+        pca = PCA(n_components=min(latent, *fitted.shape), svd_solver="full").fit(fitted.double().numpy())
+        normalized = (examples.raw_features(at) / architecture.scale).double().numpy()
+        restored = torch.from_numpy(pca.inverse_transform(pca.transform(normalized)).astype(np.float32))
+        out.append((at, restored * architecture.scale))
+    return out

@@ -1,0 +1,87 @@
+"""The learn stage of a run: embeddings of every checkpoint, reconstruction measured by behavior, the API."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+import torch
+
+import graphspace
+from graphspace.data import load_datasets
+from tests.symmetries import symmetric_copy
+
+
+def test_every_checkpoint_has_an_embedding(tiny_store: graphspace.Store) -> None:
+    embeddings = tiny_store.embeddings()
+    latent = tiny_store.spec.learn.latent
+    assert embeddings["id"].to_list() == tiny_store.metadata()["id"].to_list()
+    assert embeddings.schema["embedding"] == pl.Array(pl.Float32, latent)
+    stored = torch.from_numpy(embeddings["embedding"].to_numpy()[[3, 7]])
+    assert torch.allclose(graphspace.encode(tiny_store, [3, 7]), stored, atol=1e-6)
+
+
+def test_a_model_and_its_hidden_neuron_symmetries_have_one_embedding(tiny_store: graphspace.Store) -> None:
+    for i in (2, 9, 21):
+        model = tiny_store.model(i)
+        shape = tiny_store.blueprint(tiny_store.metadata()["architecture"][i]).input_shape
+        copies = [symmetric_copy(model, shape, seed) for seed in range(3)]
+        embeddings = graphspace.encode(tiny_store, [model, *copies])
+        assert (embeddings - graphspace.encode(tiny_store, [i])).abs().max() < 1e-5
+
+
+def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: graphspace.Store) -> None:
+    quality = tiny_store.reconstruction()
+    test_ids = tiny_store.metadata().filter(pl.col("split") == "test")["id"].sort().to_list()
+    methods = ["main", "no_layer_norm", "no_behavior", "best_train_model", "pca"]
+    assert quality["method"].unique(maintain_order=True).to_list() == methods
+    for method in methods:
+        assert quality.filter(pl.col("method") == method)["id"].sort().to_list() == test_ids
+    truth = tiny_store.metadata().select("id", "test_accuracy")
+    joined = quality.join(truth, on="id")
+    assert (joined["original_accuracy"] == joined["test_accuracy"]).all()
+    assert quality["agreement"].is_between(0, 1).all()
+    assert quality["layer_relative_error"].list.len().unique().to_list() == [2]  # the tiny MLP's two layers
+
+
+def test_decoded_models_are_runnable_and_do_what_the_quality_table_says(tiny_store: graphspace.Store) -> None:
+    data = load_datasets(tiny_store.spec.datasets)["digits"]
+    row = tiny_store.reconstruction().filter(pl.col("method") == "main").row(0, named=True)
+    metadata = tiny_store.metadata().row(row["id"], named=True)
+    z = graphspace.encode(tiny_store, [row["id"]])
+    (model,) = graphspace.decode(tiny_store, z, metadata["architecture"], metadata["activation"])
+    with torch.no_grad():
+        decoded, original = model(data.x_test).argmax(1), tiny_store.model(row["id"])(data.x_test).argmax(1)
+    assert (decoded == data.y_test).double().mean().item() == pytest.approx(row["accuracy"], abs=1e-9)
+    assert (decoded == original).double().mean().item() == pytest.approx(row["agreement"], abs=1e-9)
+
+
+def test_decode_without_an_activation_reads_it_off_the_embedding(tiny_store: graphspace.Store) -> None:
+    architecture = tiny_store.metadata()["architecture"][0]
+    models = graphspace.decode(tiny_store, graphspace.encode(tiny_store, [0, 1]), architecture)
+    assert len(models) == 2 and all(isinstance(m, torch.nn.Sequential) for m in models)
+    with pytest.raises(graphspace.StoreError, match="architecture 'nope' is not in the store"):
+        graphspace.decode(tiny_store, torch.zeros(1, tiny_store.spec.learn.latent), "nope")
+
+
+def test_the_nearest_dataset_of_test_models_is_reported(tiny_store: graphspace.Store) -> None:
+    nearest = tiny_store.nearest_datasets()
+    assert set(nearest["split"]) == {"test"} and set(nearest["nearest"]) == {"digits"}
+
+
+def test_a_rerun_of_a_finished_learn_stage_changes_nothing(tiny_store: graphspace.Store) -> None:
+    before = tiny_store.embeddings()
+    store = graphspace.run(tiny_store.spec, tiny_store.path)
+    assert store.embeddings().equals(before)
+
+
+def test_a_store_without_a_learn_stage_says_so(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphspace import pipeline
+    from tests.conftest import SPECS
+
+    monkeypatch.setattr(pipeline, "learn_stage", lambda *args: None)
+    store = graphspace.run(graphspace.load_spec(SPECS / "tiny.yaml"), tmp_path / "tiny.zarr")
+    with pytest.raises(graphspace.StoreError, match="no finished learn stage yet"):
+        store.embeddings()
+    with pytest.raises(graphspace.StoreError, match="no trained weight space yet"):
+        graphspace.encode(store, [0])
+    assert store.metadata()["split"].is_null().all()
