@@ -130,7 +130,10 @@ def show_spec_reference() -> None:
 def _print_learned(store: Store) -> None:
     if not store.learned():
         return
-    _print_frame(summarize(store.reconstruction()), "reconstruction of the held-out test models, by behavior")
+    _print_frame(
+        summarize(store.reconstruction(), store.metadata()),
+        "reconstruction of the held-out test models (medians; final: each model's last unpruned checkpoint)",
+    )
     nearest = dataset_retrieval(store.nearest_datasets())
     if nearest.height:
         _print_frame(nearest, "nearest dataset embedding to each model's weight embedding")

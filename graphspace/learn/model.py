@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from graphspace.learn.conditions import DatasetEncoder, ResultEncoder
@@ -37,7 +38,9 @@ class WeightSpace(nn.Module):
     - `decoder`: z, activation, architecture -> canonical features -> a runnable model;
     - `activation_head`: z -> which activation the model uses (so z alone decodes to a model);
     - `dataset_encoder`, `result_encoder` and `condition`: a dataset sample and a checkpoint's results -> the
-      condition embedding (B, latent) that z is aligned with by InfoNCE (`log_temperature` learned).
+      condition embedding (B, latent) that z is aligned with by InfoNCE (`log_temperature` learned);
+    - `dataset_projection`: a dataset embedding -> the weight space, where z is also classified among the
+      datasets learning sees (when there are several).
     """
 
     def __init__(self, config: WeightSpaceConfig) -> None:
@@ -51,7 +54,12 @@ class WeightSpace(nn.Module):
         self.result_encoder = ResultEncoder(config.results, hidden, hidden)
         self.condition = mlp(2 * hidden, 2 * hidden, latent)
         self.log_temperature = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        self.dataset_projection = nn.Linear(hidden, latent)
 
     def conditions(self, datasets: torch.Tensor, results: torch.Tensor) -> torch.Tensor:
         """(B, latent) condition embeddings from (B, hidden) dataset embeddings and (B, R) standardized results."""
         return self.condition(torch.cat([datasets, self.result_encoder(results)], dim=-1))
+
+    def dataset_similarity(self, z: torch.Tensor, datasets: torch.Tensor) -> torch.Tensor:
+        """(B, D) cosine similarity of weight embeddings (B, latent) with projected dataset embeddings (D, hidden)."""
+        return F.normalize(z, dim=-1) @ F.normalize(self.dataset_projection(datasets), dim=-1).T

@@ -9,6 +9,7 @@ import torch
 from graphspace.data.dataset import Dataset
 from graphspace.learn.behavior import logits_in_passes
 from graphspace.learn.examples import Examples
+from graphspace.summary import final_checkpoints
 
 
 def predictions(
@@ -80,11 +81,18 @@ def reconstruction_quality(
     )
 
 
-def summarize(quality: pl.DataFrame) -> pl.DataFrame:
-    """Per method: test models, median agreement, median |accuracy difference|, median relative weight error."""
-    return quality.group_by("method", maintain_order=True).agg(
+def summarize(quality: pl.DataFrame, metadata: pl.DataFrame) -> pl.DataFrame:
+    """Per method, over all held-out test rows and over the test models' last unpruned checkpoints (`final_`):
+    rows, median agreement, median |accuracy difference|; and the median relative weight error of all rows."""
+    final = final_checkpoints(metadata).select("id", pl.lit(True).alias("final"))
+    marked = quality.join(final, on="id", how="left").with_columns(pl.col("final").fill_null(False))
+    difference = pl.col("accuracy_difference").abs()
+    return marked.group_by("method", maintain_order=True).agg(
         pl.len().alias("rows"),
-        pl.col("agreement").median().alias("agreement_median"),
-        pl.col("accuracy_difference").abs().median().alias("abs_accuracy_difference_median"),
-        pl.col("relative_error").median().alias("relative_error_median"),
+        pl.col("agreement").median().alias("agreement"),
+        difference.median().alias("abs_acc_diff"),
+        pl.col("final").sum().alias("final_rows"),
+        pl.col("agreement").filter(pl.col("final")).median().alias("final_agreement"),
+        difference.filter(pl.col("final")).median().alias("final_abs_acc_diff"),
+        pl.col("relative_error").median().alias("weight_error"),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 import torch
-import torch.nn.functional as F
 
 from graphspace.learn.codec import embed
 from graphspace.learn.examples import SPLITS, Examples
@@ -13,18 +12,12 @@ from graphspace.learn.training import Conditions
 
 
 @torch.no_grad()
-def dataset_similarities(
-    model: WeightSpace, examples: Examples, conditions: Conditions, rows: torch.Tensor, z: torch.Tensor
-) -> torch.Tensor:
-    """(len(rows), datasets) cosine similarity of each row's weight embedding `z` with the condition embedding
-    of every dataset paired with the row's own results: which dataset best explains these weights."""
+def dataset_similarities(model: WeightSpace, conditions: Conditions, z: torch.Tensor) -> torch.Tensor:
+    """(B, datasets) cosine similarity of weight embeddings `z` (B, latent) with every dataset's projected
+    embedding: which dataset these weights come from."""
     model.eval()
     datasets = model.dataset_encoder(*conditions.dataset_batch())  # (D, hidden)
-    count = len(datasets)
-    pairs = model.conditions(
-        datasets.repeat(len(rows), 1), conditions.results[rows].repeat_interleave(count, dim=0)
-    ).reshape(len(rows), count, -1)
-    return F.cosine_similarity(z[:, None], pairs, dim=-1)
+    return model.dataset_similarity(z, datasets)
 
 
 def nearest_datasets(
@@ -33,7 +26,7 @@ def nearest_datasets(
     """Per row: its dataset, its split, the nearest dataset among all and among those learning saw (`known`),
     and the similarity to its own dataset."""
     z = embed(model, examples, rows)
-    similarity = dataset_similarities(model, examples, conditions, rows, z)
+    similarity = dataset_similarities(model, conditions, z)
     trained = examples.dataset[examples.split != SPLITS.index("holdout")].unique()
     known = torch.full((len(examples.datasets),), float("-inf"))
     known[trained] = 0.0

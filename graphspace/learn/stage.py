@@ -9,6 +9,7 @@ stage over.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import polars as pl
@@ -107,7 +108,7 @@ def fit(
 ) -> WeightSpace:
     """Train one variant, resuming from its checkpoint in the store, checkpointing after every epoch."""
     config = WeightSpaceConfig(
-        grid=examples.architectures[0].skeleton.edge_attr(examples.features[0][:1]).shape[-1],
+        grid=math.prod(examples.architectures[0].skeleton.grid),
         hidden=spec.learn.hidden,
         layers=spec.learn.layers,
         latent=spec.learn.latent,

@@ -13,7 +13,7 @@ from graphspace.learn.behavior import Probes, model_logits
 from graphspace.learn.conditions import DatasetSample
 from graphspace.learn.examples import Examples
 from graphspace.learn.model import WeightSpace
-from graphspace.learn.objective import behavior, info_nce, reconstruction
+from graphspace.learn.objective import MAX_LOG_TEMPERATURE, behavior, info_nce, reconstruction
 
 TERMS = ("contrastive", "reconstruction", "behavior")
 
@@ -78,6 +78,14 @@ def losses(
     datasets = model.dataset_encoder(*conditions.dataset_batch())  # (D, hidden)
     condition = model.conditions(datasets[examples.dataset[rows]], conditions.results[rows])
     terms = {"contrastive": info_nce(z, condition, model.log_temperature)}
+    known = examples.dataset[examples.rows("train")].unique()  # sorted dataset indices learning sees
+    if len(known) > 1:  # which of the known datasets the weights come from
+        # the joint condition alone leaves the dataset weakly represented: in a batch, results tell rows apart
+        logits = (
+            model.dataset_similarity(z, datasets[known]) * model.log_temperature.clamp(max=MAX_LOG_TEMPERATURE).exp()
+        )
+        own = torch.searchsorted(known, examples.dataset[rows])
+        terms["contrastive"] = terms["contrastive"] + F.cross_entropy(logits, own)
     recon = F.cross_entropy(model.activation_head(z), examples.activation[rows])
     behaved = z.new_zeros(())
     start = 0

@@ -8,6 +8,7 @@ import torch
 
 import graphspace
 from graphspace.data import load_datasets
+from graphspace.learn.quality import summarize
 from tests.symmetries import symmetric_copy
 
 
@@ -41,6 +42,12 @@ def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: gr
     assert (joined["original_accuracy"] == joined["test_accuracy"]).all()
     assert quality["agreement"].is_between(0, 1).all()
     assert quality["layer_relative_error"].list.len().unique().to_list() == [2]  # the tiny MLP's two layers
+    summary = summarize(quality, tiny_store.metadata())
+    assert summary["method"].to_list() == methods
+    test_models = tiny_store.metadata().filter(pl.col("split") == "test")["model"].n_unique()
+    assert summary["rows"].to_list() == [len(test_ids)] * 5 and summary["final_rows"].to_list() == [test_models] * 5
+    main = quality.filter(pl.col("method") == "main")
+    assert summary["agreement"][0] == main["agreement"].median()
 
 
 def test_decoded_models_are_runnable_and_do_what_the_quality_table_says(tiny_store: graphspace.Store) -> None:
