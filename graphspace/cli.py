@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from graphspace.errors import GraphspaceError, SpecError, StoreError
-from graphspace.learn.quality import summarize
+from graphspace.learn.quality import by_checkpoint, summarize
 from graphspace.learn.retrieval import dataset_retrieval
 from graphspace.pipeline import run as run_pipeline
 from graphspace.spec_reference import spec_reference
@@ -130,10 +130,12 @@ def show_spec_reference() -> None:
 def _print_learned(store: Store) -> None:
     if not store.learned():
         return
+    quality, metadata = store.reconstruction(), store.metadata()
     _print_frame(
-        summarize(store.reconstruction(), store.metadata()),
+        summarize(quality, metadata),
         "reconstruction of the held-out test models (medians; final: each model's last unpruned checkpoint)",
     )
+    _print_frame(by_checkpoint(quality, metadata), "main: medians by kind of test row")
     nearest = dataset_retrieval(store.nearest_datasets())
     if nearest.height:
         _print_frame(nearest, "nearest dataset embedding to each model's weight embedding")

@@ -54,6 +54,18 @@ BAD = {
         GOOD.replace("1.0e-2]", "20]"),
         ["zoo.vary.lr", "line 10", "less than or equal to 10"],
     ),
+    "undeclared held-out dataset": (
+        GOOD + "learn: {holdout_datasets: [mnist]}\n",
+        ["dataset 'mnist' is used but not declared", "digits"],
+    ),
+    "every dataset held out": (
+        GOOD + "learn: {holdout_datasets: [digits]}\n",
+        ["holds out every dataset the zoo trains on"],
+    ),
+    "unknown ablation": (
+        GOOD + "learn: {ablations: [no_decoder]}\n",
+        ["learn.ablations[0]", "line 12", "'no_decoder'", "'no_layer_norm' or 'no_behavior'"],
+    ),
     "undeclared dataset": (
         GOOD.replace("size: 2", "size: 2\n  hyper: {dataset: mnist}"),
         ["dataset 'mnist' is used but not declared", "digits"],

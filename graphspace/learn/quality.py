@@ -96,3 +96,19 @@ def summarize(quality: pl.DataFrame, metadata: pl.DataFrame) -> pl.DataFrame:
         difference.filter(pl.col("final")).median().alias("final_abs_acc_diff"),
         pl.col("relative_error").median().alias("weight_error"),
     )
+
+
+def by_checkpoint(quality: pl.DataFrame, metadata: pl.DataFrame, method: str = "main") -> pl.DataFrame:
+    """One method's medians per kind of test row (epoch, prune ratio): agreement, original and decoded accuracy."""
+    return (
+        quality.filter(pl.col("method") == method)
+        .join(metadata.select("id", "epoch", "prune_ratio"), on="id")
+        .group_by("epoch", "prune_ratio")
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("agreement").median(),
+            pl.col("original_accuracy").median(),
+            pl.col("accuracy").median().alias("decoded_accuracy"),
+        )
+        .sort("epoch", "prune_ratio")
+    )

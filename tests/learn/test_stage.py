@@ -8,7 +8,7 @@ import torch
 
 import graphspace
 from graphspace.data import load_datasets
-from graphspace.learn.quality import summarize
+from graphspace.learn.quality import by_checkpoint, summarize
 from tests.symmetries import symmetric_copy
 
 
@@ -48,6 +48,8 @@ def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: gr
     assert summary["rows"].to_list() == [len(test_ids)] * 5 and summary["final_rows"].to_list() == [test_models] * 5
     main = quality.filter(pl.col("method") == "main")
     assert summary["agreement"][0] == main["agreement"].median()
+    kinds = by_checkpoint(quality, tiny_store.metadata())
+    assert kinds["rows"].sum() == len(test_ids) and kinds.select("epoch", "prune_ratio").is_unique().all()
 
 
 def test_decoded_models_are_runnable_and_do_what_the_quality_table_says(tiny_store: graphspace.Store) -> None:
