@@ -347,6 +347,13 @@ class LearnLoss(Section):
     """Weights of the learning objective's terms."""
 
     contrastive: float = Field(1.0, ge=0.0, le=100.0, description="InfoNCE weight/condition alignment.")
+    dataset: float = Field(
+        1.0,
+        ge=0.0,
+        le=100.0,
+        description="Classifying each weight embedding among the embeddings of the datasets learning sees "
+        "(only when it sees several).",
+    )
     reconstruction: float = Field(1.0, ge=0.0, le=100.0, description="Per-layer normalized weight error.")
     behavior: float = Field(1.0, ge=0.0, le=100.0, description="Decoded vs original model outputs.")
 

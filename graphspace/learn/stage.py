@@ -40,6 +40,7 @@ def objective(learn: Learn, seed: int, variant: str) -> Objective:
         batch_size=learn.batch_size,
         lr=learn.lr,
         contrastive=learn.loss.contrastive,
+        dataset=learn.loss.dataset,
         reconstruction=learn.loss.reconstruction,
         behavior=learn.loss.behavior,
         behavior_inputs=learn.behavior_inputs,

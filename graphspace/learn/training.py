@@ -15,7 +15,7 @@ from graphspace.learn.examples import Examples
 from graphspace.learn.model import WeightSpace
 from graphspace.learn.objective import MAX_LOG_TEMPERATURE, behavior, info_nce, reconstruction
 
-TERMS = ("contrastive", "reconstruction", "behavior")
+TERMS = ("contrastive", "dataset", "reconstruction", "behavior")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Objective:
     batch_size: int
     lr: float
     contrastive: float = 1.0
+    dataset: float = 1.0
     reconstruction: float = 1.0
     behavior: float = 1.0
     per_layer: bool = True  # per-layer normalized reconstruction (False: plain MSE of raw weights)
@@ -78,14 +79,13 @@ def losses(
     datasets = model.dataset_encoder(*conditions.dataset_batch())  # (D, hidden)
     condition = model.conditions(datasets[examples.dataset[rows]], conditions.results[rows])
     terms = {"contrastive": info_nce(z, condition, model.log_temperature)}
+    terms["dataset"] = z.new_zeros(())
     known = examples.dataset[examples.rows("train")].unique()  # sorted dataset indices learning sees
     if len(known) > 1:  # which of the known datasets the weights come from
         # the joint condition alone leaves the dataset weakly represented: in a batch, results tell rows apart
-        logits = (
-            model.dataset_similarity(z, datasets[known]) * model.log_temperature.clamp(max=MAX_LOG_TEMPERATURE).exp()
-        )
-        own = torch.searchsorted(known, examples.dataset[rows])
-        terms["contrastive"] = terms["contrastive"] + F.cross_entropy(logits, own)
+        temperature = model.log_temperature.clamp(max=MAX_LOG_TEMPERATURE).exp()
+        logits = model.dataset_similarity(z, datasets[known]) * temperature
+        terms["dataset"] = F.cross_entropy(logits, torch.searchsorted(known, examples.dataset[rows]))
     recon = F.cross_entropy(model.activation_head(z), examples.activation[rows])
     behaved = z.new_zeros(())
     start = 0
