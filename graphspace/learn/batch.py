@@ -68,8 +68,7 @@ def graph_batch(examples: Examples, rows: torch.Tensor, features: list[torch.Ten
         shape = arch.skeleton
         normalized = features[n] if features is not None else examples.raw_features(at) / arch.scale
         count = len(at)
-        offsets = nodes_before + torch.arange(count) * shape.num_nodes  # (b,)
-        edges = (shape.edge_index[None] + offsets[:, None, None]).transpose(0, 1).reshape(2, -1)  # (2, b*E)
+        edges = repeated_edges(shape.edge_index, count, shape.num_nodes, nodes_before)  # (2, b*E)
         edge_attr = shape.edge_attr(normalized).reshape(-1, shape.grid[0] * shape.grid[1])
         parts.append(
             (
@@ -97,6 +96,12 @@ def graph_batch(examples: Examples, rows: torch.Tensor, features: list[torch.Ten
         batch=batch,
         num_graphs=graphs_before,
     )
+
+
+def repeated_edges(edge_index: torch.Tensor, count: int, nodes: int, first: int = 0) -> torch.Tensor:
+    """(2, count * E) the edges of `count` copies of one graph of `nodes` nodes, numbered from node `first` on."""
+    offsets = first + torch.arange(count) * nodes  # (count,)
+    return (edge_index[None] + offsets[:, None, None]).transpose(0, 1).reshape(2, -1)
 
 
 def architecture_runs(examples: Examples, rows: torch.Tensor) -> Iterator[tuple[int, torch.Tensor]]:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphspace.learn.batch import EDGE_TYPES
+from graphspace.learn.batch import EDGE_TYPES, repeated_edges
 from graphspace.learn.encoder import EdgeConv, NodeSlots, mlp
 from graphspace.learn.examples import Architecture
 
@@ -65,8 +65,7 @@ class WeightDecoder(nn.Module):
         scale, shift = self.condition(z + self.activation(activation)).chunk(2, dim=-1)  # (B, H) each
         h = self.start(slots[None] * (1 + scale[:, None]) + shift[:, None])  # (B, N, H)
         edge_index = torch.cat([shape.edge_index, shape.edge_index.flip(0)], dim=1)  # (2, 2E)
-        offsets = torch.arange(batch)[:, None, None] * nodes
-        batched_edges = (edge_index[None] + offsets).transpose(0, 1).reshape(2, -1)
+        batched_edges = repeated_edges(edge_index, batch, nodes)
         types = torch.cat([shape.edge_kind, shape.edge_kind + EDGE_TYPES // 2])
         e = self.edge_type(types).repeat(batch, 1)  # (B*2E, H)
         h = h.reshape(batch * nodes, -1)

@@ -44,10 +44,10 @@ QUALITY_SCHEMA = {
 
 
 def reconstruction_quality(
-    examples: Examples, datasets: dict[str, Dataset], rows: torch.Tensor, decoded: torch.Tensor, method: str
+    examples: Examples, datasets: dict[str, Dataset], rows: torch.Tensor, decoded: dict[str, torch.Tensor]
 ) -> pl.DataFrame:
-    """One row per example row (all of one architecture): how the model decoded as raw features `decoded`
-    compares with the original.
+    """For each method and each example row (all of one architecture): how the model the method decoded as raw
+    features `decoded[method]` compares with the original. The originals are evaluated once.
 
     Columns: method, id, dataset, original_accuracy, accuracy, accuracy_difference (decoded - original),
     agreement (share of test inputs where both predict the same class), relative_error (over all weights), and
@@ -55,30 +55,36 @@ def reconstruction_quality(
     """
     original = examples.raw_features(rows)
     (k,) = examples.architecture[rows].unique().tolist()
-    group = examples.architectures[k].group
-    layer = group % len(examples.architectures[k].layers)
+    layer = examples.architectures[k].group % len(examples.architectures[k].layers)
     layers = int(layer.max()) + 1
-    error = torch.zeros(len(rows), layers).index_add_(1, layer, (decoded - original) ** 2)
     norm = torch.zeros(len(rows), layers).index_add_(1, layer, original**2)
     before = predictions(examples, datasets, rows, original)
-    after = predictions(examples, datasets, rows, decoded)
     labels = [datasets[examples.datasets[d]].y_test for d in examples.dataset[rows].tolist()]
     original_accuracy = [(p == y).double().mean().item() for p, y in zip(before, labels, strict=True)]
-    accuracy = [(p == y).double().mean().item() for p, y in zip(after, labels, strict=True)]
-    return pl.DataFrame(
-        {
-            "method": [method] * len(rows),
-            "id": examples.ids[rows].numpy(),
-            "dataset": [examples.datasets[d] for d in examples.dataset[rows].tolist()],
-            "original_accuracy": original_accuracy,
-            "accuracy": accuracy,
-            "accuracy_difference": [a - o for a, o in zip(accuracy, original_accuracy, strict=True)],
-            "agreement": [(a == b).double().mean().item() for a, b in zip(after, before, strict=True)],
-            "relative_error": ((decoded - original).norm(dim=1) / original.norm(dim=1).clamp_min(1e-12)).numpy(),
-            "layer_relative_error": (error.sqrt() / norm.sqrt().clamp_min(1e-12)).tolist(),
-        },
-        schema=QUALITY_SCHEMA,
-    )
+    frames = []
+    for method, features in decoded.items():
+        error = torch.zeros(len(rows), layers).index_add_(1, layer, (features - original) ** 2)
+        after = predictions(examples, datasets, rows, features)
+        accuracy = [(p == y).double().mean().item() for p, y in zip(after, labels, strict=True)]
+        frames.append(
+            pl.DataFrame(
+                {
+                    "method": [method] * len(rows),
+                    "id": examples.ids[rows].numpy(),
+                    "dataset": [examples.datasets[d] for d in examples.dataset[rows].tolist()],
+                    "original_accuracy": original_accuracy,
+                    "accuracy": accuracy,
+                    "accuracy_difference": [a - o for a, o in zip(accuracy, original_accuracy, strict=True)],
+                    "agreement": [(a == b).double().mean().item() for a, b in zip(after, before, strict=True)],
+                    "relative_error": (
+                        (features - original).norm(dim=1) / original.norm(dim=1).clamp_min(1e-12)
+                    ).numpy(),
+                    "layer_relative_error": (error.sqrt() / norm.sqrt().clamp_min(1e-12)).tolist(),
+                },
+                schema=QUALITY_SCHEMA,
+            )
+        )
+    return pl.concat([pl.DataFrame(schema=QUALITY_SCHEMA), *frames])
 
 
 def summarize(quality: pl.DataFrame, metadata: pl.DataFrame) -> pl.DataFrame:

@@ -27,9 +27,8 @@ def nearest_datasets(
     and the similarity to its own dataset."""
     z = embed(model, examples, rows)
     similarity = dataset_similarities(model, conditions, z)
-    trained = examples.dataset[examples.split != SPLITS.index("holdout")].unique()
     known = torch.full((len(examples.datasets),), float("-inf"))
-    known[trained] = 0.0
+    known[conditions.known] = 0.0
     names = examples.datasets
     return pl.DataFrame(
         {

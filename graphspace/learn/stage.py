@@ -27,7 +27,7 @@ from graphspace.learn.model import WeightSpace, WeightSpaceConfig
 from graphspace.learn.quality import QUALITY_SCHEMA, reconstruction_quality
 from graphspace.learn.retrieval import nearest_datasets
 from graphspace.learn.split import split_models
-from graphspace.learn.training import Conditions, Objective, TrainingState, standardized_results, train
+from graphspace.learn.training import Conditions, Objective, TrainingState, batches, train
 from graphspace.progress import Progress
 from graphspace.spec import Learn, Spec
 from graphspace.store import Store
@@ -67,9 +67,8 @@ def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress
         store.write_learned("split", split)
     examples = load_examples(store, split)
     probes = make_probes(examples, datasets, spec.learn.probe_inputs, spec.seed)
-    conditions = Conditions(
-        [sample_dataset(datasets[name], spec.learn.dataset_sample, spec.seed) for name in examples.datasets],
-        standardized_results(examples),
+    conditions = Conditions.of(
+        examples, [sample_dataset(datasets[name], spec.learn.dataset_sample, spec.seed) for name in examples.datasets]
     )
     spaces = {}
     for variant in ("main", *spec.learn.ablations):
@@ -77,19 +76,12 @@ def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress
         spaces[variant] = fit(store, variant, examples, probes, conditions, goal, spec, progress)
     store.write_embeddings(embed(spaces["main"], examples, torch.arange(len(examples))).numpy())
     test = examples.rows("test")
-    quality = [
-        reconstruction_quality(examples, datasets, rows, decoded, method)
-        for method, space in spaces.items()
-        for rows, decoded in decode_rows(space, examples, test)
-    ]
-    baselines = {
-        "best_train_model": best_model_baseline(examples, test),
-        "pca": pca_baseline(examples, test, spec.learn.latent),
-    }
-    quality += [
-        reconstruction_quality(examples, datasets, rows, decoded, method)
-        for method, decoded_rows in baselines.items()
-        for rows, decoded in decoded_rows
+    methods = {method: decode_rows(space, examples, test) for method, space in spaces.items()}
+    methods["best_train_model"] = best_model_baseline(examples, test)
+    methods["pca"] = pca_baseline(examples, test, spec.learn.latent)
+    quality = [  # every method decodes per architecture, in the same order of rows
+        reconstruction_quality(examples, datasets, rows, {method: parts[n][1] for method, parts in methods.items()})
+        for n, (rows, _) in enumerate(methods["main"])
     ]
     store.write_learned("reconstruction", pl.concat([pl.DataFrame(schema=QUALITY_SCHEMA), *quality]))
     rows = torch.cat([test, examples.rows("holdout")])
@@ -128,7 +120,7 @@ def fit(
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         state = TrainingState(**checkpoint["state"])
-    steps = len(examples.rows("train")) // goal.batch_size + (len(examples.rows("train")) % goal.batch_size > 1)
+    steps = len(batches(examples.rows("train"), goal.batch_size))
 
     def save(state: TrainingState) -> None:
         store.write_learn_checkpoint(

@@ -48,6 +48,14 @@ class Conditions:
 
     samples: list[DatasetSample]
     results: torch.Tensor  # (R, len(RESULTS)), standardized with the train rows' mean and std
+    known: torch.Tensor  # sorted indices of the datasets learning sees (those with train rows)
+
+    @classmethod
+    def of(cls, examples: Examples, samples: list[DatasetSample]) -> Conditions:
+        """The conditions of `examples` with one sample per dataset of `examples.datasets`."""
+        train = examples.results[examples.rows("train")]
+        results = (examples.results - train.mean(0)) / train.std(0).clamp_min(1e-6)
+        return cls(samples, results, examples.dataset[examples.rows("train")].unique())
 
     def dataset_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(D, S, 256) inputs, (D, S) labels, (D,) log sizes of every dataset."""
@@ -58,10 +66,9 @@ class Conditions:
         )
 
 
-def standardized_results(examples: Examples) -> torch.Tensor:
-    """(R, len(RESULTS)) results standardized with the train split's mean and std."""
-    train = examples.results[examples.rows("train")]
-    return (examples.results - train.mean(0)) / train.std(0).clamp_min(1e-6)
+def batches(rows: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """`rows` cut into batches of `size`, without a last batch of one row (InfoNCE needs two)."""
+    return [b for b in rows.split(size) if len(b) > 1]
 
 
 def losses(
@@ -80,7 +87,7 @@ def losses(
     condition = model.conditions(datasets[examples.dataset[rows]], conditions.results[rows])
     terms = {"contrastive": info_nce(z, condition, model.log_temperature)}
     terms["dataset"] = z.new_zeros(())
-    known = examples.dataset[examples.rows("train")].unique()  # sorted dataset indices learning sees
+    known = conditions.known
     if len(known) > 1:  # which of the known datasets the weights come from
         # the joint condition alone leaves the dataset weakly represented: in a batch, results tell rows apart
         temperature = model.log_temperature.clamp(max=MAX_LOG_TEMPERATURE).exp()
@@ -132,9 +139,9 @@ def train(
     while state.epoch < objective.epochs:
         generator = torch.Generator().manual_seed(objective.seed * 100_003 + state.epoch)
         order = train_rows[torch.randperm(len(train_rows), generator=generator)]
-        batches = [b for b in order.split(objective.batch_size) if len(b) > 1]
+        epoch = batches(order, objective.batch_size)
         sums = dict.fromkeys(TERMS, 0.0)
-        for step, rows in enumerate(batches):
+        for step, rows in enumerate(epoch):
             terms = losses(model, examples, probes, conditions, rows, objective, generator)
             loss = sum(weights[name] * value for name, value in terms.items())
             optimizer.zero_grad(set_to_none=True)
@@ -143,9 +150,9 @@ def train(
             optimizer.step()
             values = {name: float(value.detach()) for name, value in terms.items()}
             for name in TERMS:
-                sums[name] += values[name] / len(batches)
+                sums[name] += values[name] / len(epoch)
             if on_step:
-                on_step(step + 1, len(batches), values)
+                on_step(step + 1, len(epoch), values)
         state.epoch += 1
         state.history.append(sums)
         if on_epoch:
