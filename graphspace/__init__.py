@@ -6,6 +6,7 @@ from graphspace.errors import DatasetError, GraphError, GraphspaceError, SpecErr
 from graphspace.graph import GraphDataset, from_graph, to_graph, to_networkx
 from graphspace.learn.space import LearnedSpace, decode, encode
 from graphspace.pipeline import run
+from graphspace.probe import probe
 from graphspace.spec import Spec
 from graphspace.specfile import load_spec
 from graphspace.store import Store, open_store
@@ -25,6 +26,7 @@ __all__ = [
     "from_graph",
     "load_spec",
     "open_store",
+    "probe",
     "run",
     "to_graph",
     "to_networkx",

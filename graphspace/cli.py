@@ -30,7 +30,7 @@ from graphspace.specfile import load_spec
 from graphspace.store import Store, open_store
 from graphspace.summary import accuracy_by_hyperparameter, zoo_summary
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)  # piped output: tables unfolded
 errors = Console(stderr=True)
 
 
@@ -73,7 +73,7 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
         TimeRemainingColumn(),
         TextColumn("{task.fields[detail]}"),
     )
-    units = {"zoo": "models", "graphs": "checkpoints"}
+    units = {"zoo": "models", "graphs": "checkpoints", "probe": "fits"}
     with Progress(*columns, console=errors, disable=quiet) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -89,6 +89,7 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
     if not quiet:
         _print_frame(zoo_summary(store.metadata()), f"zoo of {spec.name} (acc: last-checkpoint test accuracy)")
         _print_learned(store)
+        _print_probes(store)
         console.print(f"store: {store.path}  ({time.perf_counter() - started:.1f} s)")
 
 
@@ -111,6 +112,7 @@ def info(store_path: Path | None) -> None:
     for name, table in accuracy_by_hyperparameter(metadata, spec).items():
         _print_frame(table, f"last-checkpoint test accuracy by {name}")
     _print_learned(store)
+    _print_probes(store)
 
 
 @main.command("spec")
@@ -139,6 +141,14 @@ def _print_learned(store: Store) -> None:
     nearest = dataset_retrieval(store.nearest_datasets())
     if nearest.height:
         _print_frame(nearest, "nearest dataset embedding to each model's weight embedding")
+
+
+def _print_probes(store: Store) -> None:
+    if store.probed():
+        _print_frame(
+            store.probes(),
+            "properties of the held-out test rows predicted from weights (R², Kendall's tau, accuracy)",
+        )
 
 
 def _default_store() -> Store:

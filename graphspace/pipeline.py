@@ -8,6 +8,7 @@ from pathlib import Path
 from graphspace.data import load_datasets
 from graphspace.errors import StoreError
 from graphspace.learn.stage import learn_stage
+from graphspace.probe.stage import probe_stage
 from graphspace.progress import Progress
 from graphspace.spec import Spec
 from graphspace.store import Store, create_store, describe_spec_change, open_store
@@ -24,7 +25,8 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
     in it are kept, the rest are trained. `fresh` deletes an existing store first.
 
     Stages: zoo (train every population, record its checkpoints), graphs (each checkpoint's canonical
-    neuron-edge graph), learn (the weight space and its ablations; embeddings; reconstruction quality).
+    neuron-edge graph), learn (the weight space and its ablations; embeddings; reconstruction quality), probe
+    (results and hyperparameters predicted from the frozen embeddings, against the baselines).
     """
     path = Path(store) if store is not None else spec.store_path
     datasets = load_datasets(spec.datasets)
@@ -52,6 +54,7 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
             progress("zoo", len(done), len(models), "")
     _graph_stage(zoo_store, progress)
     learn_stage(zoo_store, spec, datasets, progress)
+    probe_stage(zoo_store, spec, progress)
     return zoo_store
 
 

@@ -407,6 +407,19 @@ class Learn(Section):
         return self
 
 
+class Probe(Section):
+    """Linear probes on the frozen embeddings, with the standard baselines on the same splits."""
+
+    supervised_epochs: int = Field(
+        30,
+        ge=0,
+        le=10_000,
+        description="Epochs of the supervised reference: a GNN of the learn section's size trained end to end on "
+        "every probe target (the epoch with the best validation loss is kept); 0 leaves it out.",
+    )
+    gbt: bool = Field(True, description="Include gradient-boosted trees on the StatNN features.")
+
+
 class Target(Section):
     """What a sampled model should achieve."""
 
@@ -438,6 +451,7 @@ class Spec(Section):
     )
     zoo: Zoo = Field(default_factory=Zoo, description="The model zoo.")
     learn: Learn = Field(default_factory=Learn, description="Representation learning.")
+    probe: Probe = Field(default_factory=Probe, description="Property prediction from the embeddings.")
     sample: Sample = Field(default_factory=Sample, description="Conditional sampling.")
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("learn", spec_models.Learn),
     ("learn.loss", spec_models.LearnLoss),
     ("learn.split", spec_models.Split),
+    ("probe", spec_models.Probe),
     ("sample", spec_models.Sample),
     ("sample.targets[]", spec_models.Target),
 ]

@@ -11,6 +11,10 @@ Layout (one directory):
                                  features (node biases, then edge weights; see graphspace.graph.skeleton)
                                  of weights row r
     graphs/done/<NNNNNN>         an empty file: the population's graphs are written (see `Store.write_graphs`)
+    learn/                       attributes: the learn section. split.parquet, <variant>.pt (checkpoints),
+                                 embeddings (rows, latent), reconstruction.parquet, datasets.parquet, done
+    probe/                       attributes: the probe and learn sections. predictions.parquet, results.parquet,
+                                 done
 
 Crash safety: the store directory appears only once complete (built under a temporary name, then renamed);
 weight arrays are allocated for the whole plan up front, so appends write chunks (atomically, by Zarr) and
@@ -44,7 +48,7 @@ from graphspace.errors import StoreError
 from graphspace.graph.convert import canonical_features, graph
 from graphspace.graph.network import Network
 from graphspace.graph.skeleton import Skeleton, skeleton
-from graphspace.spec import Learn, Spec
+from graphspace.spec import Learn, Probe, Spec
 from graphspace.zoo.architecture import Blueprint, Conv, Dense
 
 SCHEMA_VERSION = 2
@@ -223,6 +227,11 @@ class Store:
         flat = torch.from_numpy(self._array(f"weights/{row['architecture']}")[row["weights_row"]])
         return unflatten(blueprint, flat)
 
+    def weight_rows(self, architecture: str, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), parameters) flat parameters of an architecture's weight rows (metadata `weights_row`),
+        in state_dict order."""
+        return self._array(f"weights/{architecture}").get_orthogonal_selection((rows, slice(None)))
+
     def model(self, i: int) -> nn.Module:
         """Checkpoint `i` as a runnable torch model in eval mode."""
         row = self._row(i)
@@ -311,10 +320,7 @@ class Store:
         for (architecture, activation), part in frame.group_by("architecture", "activation", maintain_order=True):
             blueprint = self.blueprint(architecture)
             rows = part["weights_row"].to_numpy()
-            flat = torch.from_numpy(
-                self._array(f"weights/{architecture}").get_orthogonal_selection((rows, slice(None)))
-            )
-            state = unflatten(blueprint, flat)
+            state = unflatten(blueprint, torch.from_numpy(self.weight_rows(architecture, rows)))
             features = canonical_features(blueprint_network(blueprint, activation), state).numpy()
             array = self._array(f"graphs/{architecture}/features")
             if np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
@@ -324,6 +330,34 @@ class Store:
         (self.path / "graphs" / "done" / f"{population:06d}").touch()
         return frame.height
 
+    # ------------------------------------------------------------------------------------ stage groups
+    def _start_stage(self, group: str, attributes: dict[str, Any]) -> None:
+        """Make sure a stage's group belongs to these `attributes` (the inputs it was made from): create it, or
+        start it over (deleting what it holds) when it was made from others."""
+        if (self.path / group / "zarr.json").is_file():
+            if zarr.open_group(self.path / group, mode="r").attrs.asdict() == attributes:
+                return
+            shutil.rmtree(self.path / group)
+        self._root.create_group(group, attributes=attributes, overwrite=True)
+
+    def _stage_done(self, group: str) -> bool:
+        return (self.path / group / "done").is_file()
+
+    def _stage_table(self, group: str, name: str) -> pl.DataFrame | None:
+        path = self.path / group / f"{name}.parquet"
+        return pl.read_parquet(path) if path.is_file() else None
+
+    def _finished_table(self, group: str, name: str) -> pl.DataFrame:
+        self._require_finished(group)
+        return self._stage_table(group, name)
+
+    def _require_finished(self, group: str) -> None:
+        if not self._stage_done(group):
+            raise StoreError(f"Store {self.path} has no finished {group} stage yet; run `graphspace run SPEC` on it.")
+
+    def _write_table(self, group: str, name: str, frame: pl.DataFrame) -> None:
+        write_atomically(self.path / group / f"{name}.parquet", frame.write_parquet)
+
     # ------------------------------------------------------------------------------------------- learn
     @property
     def _learn(self) -> Path:
@@ -332,16 +366,11 @@ class Store:
     def start_learning(self, learn: Learn) -> None:
         """Make sure the learn group belongs to this `learn` section: create it, or start it over (deleting what
         it holds) when it was made with another one."""
-        config = learn.model_dump(mode="json")
-        if (self._learn / "zarr.json").is_file():
-            if zarr.open_group(self._learn, mode="r").attrs.get("learn") == config:
-                return
-            shutil.rmtree(self._learn)
-        self._root.create_group("learn", attributes={"learn": config}, overwrite=True)
+        self._start_stage("learn", {"learn": learn.model_dump(mode="json")})
 
     def learned(self) -> bool:
         """Whether the learn stage has finished."""
-        return (self._learn / "done").is_file()
+        return self._stage_done("learn")
 
     def finish_learning(self) -> None:
         """Mark the learn stage finished (the last thing it writes)."""
@@ -349,22 +378,22 @@ class Store:
 
     def split(self) -> pl.DataFrame | None:
         """The learn stage's split by model (`model`, `split`), or None before it exists."""
-        return self._learned_table("split")
+        return self._stage_table("learn", "split")
 
     def reconstruction(self) -> pl.DataFrame:
         """Reconstruction quality of the held-out test rows, one row per (method, id): see
         `graphspace.learn.quality.reconstruction_quality`. Raises StoreError before the learn stage ends."""
-        return self._finished_table("reconstruction")
+        return self._finished_table("learn", "reconstruction")
 
     def nearest_datasets(self) -> pl.DataFrame:
         """For test and holdout rows: the dataset whose embedding is nearest to the row's weight embedding (see
         `graphspace.learn.retrieval.nearest_datasets`). Raises StoreError before the learn stage ends."""
-        return self._finished_table("datasets")
+        return self._finished_table("learn", "datasets")
 
     def embeddings(self) -> pl.DataFrame:
         """`id` and `embedding` (an array column) of every checkpoint, from the learned encoder. Raises
         StoreError before the learn stage ends."""
-        self._require_learned()
+        self._require_finished("learn")
         array = zarr.open_array(self._learn / "embeddings", mode="r")[:]
         return pl.DataFrame(
             {"id": np.arange(len(array)), "embedding": array},
@@ -382,7 +411,7 @@ class Store:
 
     def write_learned(self, name: str, frame: pl.DataFrame) -> None:
         """Write one of the learn stage's tables, atomically."""
-        write_atomically(self._learn / f"{name}.parquet", frame.write_parquet)
+        self._write_table("learn", name, frame)
 
     def write_embeddings(self, embeddings: np.ndarray) -> None:
         """Write every checkpoint's (rows, latent) embedding (row = id)."""
@@ -394,17 +423,32 @@ class Store:
             overwrite=True,
         )
 
-    def _learned_table(self, name: str) -> pl.DataFrame | None:
-        path = self._learn / f"{name}.parquet"
-        return pl.read_parquet(path) if path.is_file() else None
+    # ------------------------------------------------------------------------------------------- probe
+    def start_probing(self, probe: Probe) -> None:
+        """Make sure the probe group belongs to this `probe` section and to the current learned space: create
+        it, or start it over when either changed."""
+        learn = zarr.open_group(self._learn, mode="r").attrs.asdict()
+        self._start_stage("probe", {"probe": probe.model_dump(mode="json"), **learn})
 
-    def _finished_table(self, name: str) -> pl.DataFrame:
-        self._require_learned()
-        return self._learned_table(name)
+    def probed(self) -> bool:
+        """Whether the probe stage has finished."""
+        return self._stage_done("probe")
 
-    def _require_learned(self) -> None:
-        if not self.learned():
-            raise StoreError(f"Store {self.path} has no finished learn stage yet; run `graphspace run SPEC` on it.")
+    def write_probed(self, results: pl.DataFrame, predictions: pl.DataFrame) -> None:
+        """Write the probe stage's tables and mark it finished."""
+        self._write_table("probe", "predictions", predictions)
+        self._write_table("probe", "results", results)
+        (self.path / "probe" / "done").touch()
+
+    def probes(self) -> pl.DataFrame:
+        """The probe results: one row per (target, metric), one column per method (see `graphspace.probe`).
+        Raises StoreError before the probe stage ends."""
+        return self._finished_table("probe", "results")
+
+    def probe_predictions(self) -> pl.DataFrame:
+        """Every probe's prediction for every test row: target, method, id, truth, prediction (continuous
+        targets) or truth_label, predicted_label (categorical ones)."""
+        return self._finished_table("probe", "predictions")
 
     # ------------------------------------------------------------------------------------------ append
     def append(self, population: int, rows: list[dict[str, Any]], weights: list[np.ndarray]) -> pl.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from graphspace.learn.batch import architecture_order, architecture_runs, graph_batch
 from graphspace.learn.examples import Examples
@@ -14,13 +15,18 @@ EMBED_BATCH = 256
 @torch.no_grad()
 def embed(model: WeightSpace, examples: Examples, rows: torch.Tensor) -> torch.Tensor:
     """(len(rows), latent) embeddings of `rows`, in the order given."""
-    model.eval()
-    out = torch.empty(len(rows), model.config.latent)
-    for part in torch.arange(len(rows)).split(EMBED_BATCH):
-        order = part[torch.argsort(examples.architecture[rows[part]], stable=True)]
-        z = model.encoder(graph_batch(examples, rows[order]))
-        out[order] = z
-    return out
+    return encode_rows(model.encoder, examples, rows)
+
+
+@torch.no_grad()
+def encode_rows(encoder: nn.Module, examples: Examples, rows: torch.Tensor) -> torch.Tensor:
+    """(len(rows), d) outputs of a graph encoder (GraphBatch of B graphs -> (B, d)) on `rows`, in the order
+    given; the encoder is put in eval mode."""
+    encoder.eval()
+    parts = torch.arange(len(rows)).split(EMBED_BATCH)
+    order = torch.cat([part[torch.argsort(examples.architecture[rows[part]], stable=True)] for part in parts])
+    out = torch.cat([encoder(graph_batch(examples, rows[o])) for o in order.split(EMBED_BATCH)])
+    return out[torch.argsort(order)]
 
 
 @torch.no_grad()

@@ -88,9 +88,14 @@ def test_a_store_without_a_learn_stage_says_so(tmp_path, monkeypatch: pytest.Mon
     from tests.conftest import SPECS
 
     monkeypatch.setattr(pipeline, "learn_stage", lambda *args: None)
+    monkeypatch.setattr(pipeline, "probe_stage", lambda *args: None)
     store = graphspace.run(graphspace.load_spec(SPECS / "tiny.yaml"), tmp_path / "tiny.zarr")
     with pytest.raises(graphspace.StoreError, match="no finished learn stage yet"):
         store.embeddings()
+    with pytest.raises(graphspace.StoreError, match="no finished learn stage yet"):
+        graphspace.probe(store)
+    with pytest.raises(graphspace.StoreError, match="no finished probe stage yet"):
+        store.probes()
     with pytest.raises(graphspace.StoreError, match="no trained weight space yet"):
         graphspace.encode(store, [0])
     assert store.metadata()["split"].is_null().all()

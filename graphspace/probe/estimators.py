@@ -1,0 +1,51 @@
+"""The probes: linear models with their regularization chosen on the validation rows, and gradient-boosted
+trees. Each fits on the train rows and predicts every row."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.linalg import LinAlgWarning
+from scipy.stats import kendalltau
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+REGULARIZATION = np.logspace(-3, 4, 15)  # ridge alpha; 1 / C of the logistic regression
+
+
+def linear_probe(kind: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, select: np.ndarray) -> np.ndarray:
+    """Predictions for every row of a standardized linear model (ridge for "continuous" targets, multinomial
+    logistic regression for "categorical" ones) fitted on the `train` rows, with the strength of its L2 penalty
+    chosen by the score on the `select` rows (boolean masks)."""
+    best, best_score = None, -np.inf
+    for alpha in REGULARIZATION:
+        estimator = Ridge(alpha=alpha) if kind == "continuous" else LogisticRegression(C=1 / alpha, max_iter=1000)
+        model = make_pipeline(StandardScaler(), estimator)
+        with warnings.catch_warnings():  # weak penalties are tried too: ill-conditioned, or not converged within
+            warnings.simplefilter("ignore", LinAlgWarning)  # max_iter; the validation score judges the result
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(x[train], y[train])
+        score = next(iter(scores(kind, y[select], model.predict(x[select])).values()))
+        if best is None or score > best_score:
+            best, best_score = model, score
+    return best.predict(x)
+
+
+def gbt_probe(kind: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, seed: int) -> np.ndarray:
+    """Predictions for every row of gradient-boosted trees (scikit-learn's histogram GBT, default settings)
+    fitted on the `train` rows."""
+    estimator = HistGradientBoostingRegressor if kind == "continuous" else HistGradientBoostingClassifier
+    return estimator(random_state=seed).fit(x[train], y[train]).predict(x)
+
+
+def scores(kind: str, truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
+    """R² and Kendall's tau (continuous targets) or accuracy (categorical), first the one that selects."""
+    if kind == "categorical":
+        return {"accuracy": float(accuracy_score(truth, prediction))}
+    tau = kendalltau(truth, prediction).statistic if np.ptp(prediction) > 0 else 0.0
+    return {"r2": float(r2_score(truth, prediction)), "kendall_tau": float(tau)}

@@ -1,0 +1,48 @@
+"""Features of the baselines, read straight from the stored weights: StatNN's per-layer statistics and the
+flattened weight vector."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from graphspace.store import Store
+
+PERCENTILES = (0, 25, 50, 75, 100)
+STATISTICS = 2 + len(PERCENTILES)  # mean, variance, percentiles
+
+
+def statnn_features(store: Store, metadata: pl.DataFrame) -> np.ndarray:
+    """(rows, STATISTICS * tensors) StatNN features of every metadata row: for each parameter tensor (each
+    layer's weights and its biases, in state_dict order) the mean, variance and the 0/25/50/75/100th
+    percentiles. Architectures with fewer tensors are padded with zeros."""
+    blocks = {}
+    for (architecture,), part in metadata.group_by("architecture", maintain_order=True):
+        flat = store.weight_rows(architecture, part["weights_row"].to_numpy())
+        columns, offset = [], 0
+        for _, shape in store.blueprint(architecture).parameter_shapes():
+            tensor = flat[:, offset : offset + math.prod(shape)]
+            offset += math.prod(shape)
+            columns += [tensor.mean(1), tensor.var(1), *np.percentile(tensor, PERCENTILES, axis=1)]
+        blocks[architecture] = np.stack(columns, axis=1)
+    return _rows_in_order(metadata, blocks)
+
+
+def flat_weights(store: Store, metadata: pl.DataFrame) -> np.ndarray | None:
+    """(rows, parameters) flattened weights of every row, or None when the zoo mixes architectures (the
+    vectors would not line up)."""
+    architectures = metadata["architecture"].unique()
+    if len(architectures) != 1:
+        return None
+    return store.weight_rows(architectures[0], metadata["weights_row"].to_numpy())
+
+
+def _rows_in_order(metadata: pl.DataFrame, blocks: dict[str, np.ndarray]) -> np.ndarray:
+    width = max(block.shape[1] for block in blocks.values())
+    out = np.zeros((metadata.height, width), dtype=np.float64)
+    architecture = metadata["architecture"].to_numpy()
+    for key, block in blocks.items():
+        out[architecture == key, : block.shape[1]] = block
+    return out

@@ -1,0 +1,165 @@
+"""The probe stage of a run: predict each checkpoint's results and hyperparameters from its frozen embedding
+with linear probes, and from the same splits with the standard baselines, in one table.
+
+Methods (columns of the table):
+    embedding_linear   the learned embedding (the learn stage's main variant), linear probe
+    statnn_linear      StatNN features (per-layer weight statistics), linear probe
+    statnn_gbt         StatNN features, gradient-boosted trees (the strongest published baseline on small zoos)
+    weights_linear     the flattened weights, linear probe (single-architecture zoos only)
+    gnn_supervised     a GNN trained end to end on the targets (the supervised upper reference)
+    constant           the train mean (continuous) or the most frequent train label (categorical)
+
+Linear probes are ridge (continuous targets) or logistic regression (categorical), on standardized features,
+their L2 strength chosen on the validation split; everything fits on the train split and is scored on the
+test split (splits by model, from the learn stage).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from graphspace.learn.examples import load_examples
+from graphspace.probe.estimators import gbt_probe, linear_probe, scores
+from graphspace.probe.features import flat_weights, statnn_features
+from graphspace.probe.supervised import supervised_probe
+from graphspace.probe.targets import ProbeTarget, probe_targets
+from graphspace.progress import Progress
+from graphspace.spec import Spec
+from graphspace.store import Store
+
+METHODS = ("embedding_linear", "statnn_linear", "statnn_gbt", "weights_linear", "gnn_supervised", "constant")
+FEATURE_PROBES = (  # method, features, estimator
+    ("embedding_linear", "embedding", "linear"),
+    ("statnn_linear", "statnn", "linear"),
+    ("statnn_gbt", "statnn", "gbt"),
+    ("weights_linear", "weights", "linear"),
+)
+PREDICTION_SCHEMA = {
+    "target": pl.String,
+    "method": pl.String,
+    "id": pl.Int64,
+    "truth": pl.Float64,
+    "prediction": pl.Float64,
+    "truth_label": pl.String,
+    "predicted_label": pl.String,
+}
+
+
+def probe(store: Store) -> pl.DataFrame:
+    """The probe table of a store (see `probe_table`), computing it with the store's own spec if the store's run
+    has not yet. The learn stage must have finished."""
+    probe_stage(store, store.spec)
+    return store.probes()
+
+
+def probe_stage(store: Store, spec: Spec, progress: Progress | None = None) -> None:
+    """Run (or skip when done) the probe stage of `spec` on a store whose learn stage has finished."""
+    store.embeddings()  # raises StoreError before the learn stage has finished
+    store.start_probing(spec.probe)
+    if store.probed():
+        return
+    predictions = probe_predictions(store, spec, progress)
+    store.write_probed(probe_table(predictions), predictions)
+
+
+def probe_predictions(store: Store, spec: Spec, progress: Progress | None = None) -> pl.DataFrame:
+    """Every method's predictions of every target for the test rows (PREDICTION_SCHEMA)."""
+    metadata = store.metadata()
+    split = metadata["split"].to_numpy()
+    train, val, test = (split == name for name in ("train", "val", "test"))
+    select = val if val.any() else train
+    targets = [t for t in probe_targets(spec) if len(np.unique(t.values(metadata)[train])) > 1]
+    values = [t.values(metadata) for t in targets]
+    embeddings = store.embeddings()["embedding"].to_numpy()  # row = id
+    features = {
+        "embedding": embeddings[metadata["id"].to_numpy()].astype(np.float64),
+        "statnn": statnn_features(store, metadata),
+        "weights": flat_weights(store, metadata),
+    }
+    probes = [(m, f, e) for m, f, e in FEATURE_PROBES if features[f] is not None and (e != "gbt" or spec.probe.gbt)]
+    epochs = spec.probe.supervised_epochs
+    total, done = len(targets) * len(probes) + epochs, 0
+    predicted: dict[tuple[str, str], np.ndarray] = {}
+    for target, y in zip(targets, values, strict=True):
+        for method, feature, estimator in probes:
+            x = features[feature]
+            if estimator == "gbt":
+                predicted[target.name, method] = gbt_probe(target.kind, x, y, train, spec.seed)
+            else:
+                predicted[target.name, method] = linear_probe(target.kind, x, y, train, select)
+            done += 1
+            if progress:
+                progress("probe", done, total, f"{target.name}: {method}")
+        predicted[target.name, "constant"] = _constant(target, y, train)
+    if epochs:
+        examples = load_examples(store, store.split())  # rows in metadata order
+
+        def on_epoch(epoch: int, epochs: int) -> None:
+            if progress:
+                progress("probe", done + epoch, total, f"supervised GNN epoch {epoch}/{epochs}")
+
+        learn = spec.learn
+        supervised = supervised_probe(
+            examples,
+            targets,
+            values,
+            (learn.hidden, learn.layers, learn.latent),
+            (epochs, learn.batch_size, learn.lr, spec.seed),
+            on_epoch,
+        )
+        for target, prediction in zip(targets, supervised, strict=True):
+            predicted[target.name, "gnn_supervised"] = prediction
+    kinds = {t.name: t for t in targets}
+    truths = dict(zip([t.name for t in targets], values, strict=True))
+    ids = metadata["id"].to_numpy()[test]
+    frames = [
+        _prediction_frame(kinds[name], method, ids, truths[name][test], prediction[test])
+        for (name, method), prediction in predicted.items()
+    ]
+    return pl.concat([pl.DataFrame(schema=PREDICTION_SCHEMA), *frames])
+
+
+def probe_table(predictions: pl.DataFrame) -> pl.DataFrame:
+    """One row per (target, metric), one column per method present: R² and Kendall's tau for continuous
+    targets, accuracy for categorical ones, on the test rows."""
+    rows = []
+    for (target, method), part in predictions.group_by("target", "method", maintain_order=True):
+        categorical = part["truth"].is_null().all()
+        kind = "categorical" if categorical else "continuous"
+        columns = ("truth_label", "predicted_label") if categorical else ("truth", "prediction")
+        truth, prediction = (part[c].to_numpy() for c in columns)
+        for metric, value in scores(kind, truth, prediction).items():
+            rows.append({"target": target, "metric": metric, "method": method, "value": value})
+    long = pl.DataFrame(
+        rows, schema={"target": pl.String, "metric": pl.String, "method": pl.String, "value": pl.Float64}
+    )
+    present = [m for m in METHODS if m in set(long["method"])]
+    return long.pivot("method", index=["target", "metric"], values="value", maintain_order=True).select(
+        "target", "metric", *present
+    )
+
+
+def _constant(target: ProbeTarget, y: np.ndarray, train: np.ndarray) -> np.ndarray:
+    if target.kind == "continuous":
+        return np.full(len(y), y[train].mean())
+    labels, counts = np.unique(y[train], return_counts=True)
+    return np.full(len(y), labels[counts.argmax()], dtype=object)
+
+
+def _prediction_frame(
+    target: ProbeTarget, method: str, ids: np.ndarray, truth: np.ndarray, prediction: np.ndarray
+) -> pl.DataFrame:
+    continuous = target.kind == "continuous"
+    return pl.DataFrame(
+        {
+            "target": target.name,
+            "method": method,
+            "id": ids,
+            "truth": truth.astype(np.float64) if continuous else None,
+            "prediction": prediction.astype(np.float64) if continuous else None,
+            "truth_label": None if continuous else truth.astype(str),
+            "predicted_label": None if continuous else prediction.astype(str),
+        },
+        schema=PREDICTION_SCHEMA,
+    )

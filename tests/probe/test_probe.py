@@ -1,0 +1,84 @@
+"""The probe stage: properties predicted from frozen embeddings and from the baselines' features, one table."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy.stats import kendalltau
+from sklearn.metrics import accuracy_score, r2_score
+
+import graphspace
+from graphspace.probe import METHODS, ProbeTarget, probe, probe_targets
+from graphspace.probe.estimators import linear_probe, scores
+from graphspace.probe.features import STATISTICS, statnn_features
+
+
+def test_targets_are_the_results_and_every_varied_hyperparameter(tiny_store: graphspace.Store) -> None:
+    targets = {t.name: t for t in probe_targets(tiny_store.spec)}
+    assert list(targets) == [
+        "test_accuracy", "generalization_gap", "epoch",
+        "init", "activation", "dropout", "weight_decay", "lr", "prune_ratio",
+    ]  # fmt: skip
+    assert targets["dropout"] == ProbeTarget("dropout", "categorical")  # a list of choices
+    assert targets["lr"] == ProbeTarget("lr", "continuous", log=True)  # log-uniform
+    lr = targets["lr"].values(tiny_store.metadata())
+    assert np.allclose(10**lr, tiny_store.metadata()["lr"].to_numpy())
+
+
+def test_the_table_has_a_row_per_target_and_metric_and_a_column_per_method(tiny_store: graphspace.Store) -> None:
+    table = tiny_store.probes()
+    assert table.columns == ["target", "metric", *METHODS]
+    metrics = dict(table.group_by("target").agg(pl.col("metric")).iter_rows())
+    assert metrics["test_accuracy"] == ["r2", "kendall_tau"] and metrics["init"] == ["accuracy"]
+    assert table.equals(probe(tiny_store))  # the API returns what the run stored
+    categorical = table.filter(pl.col("metric") == "accuracy").drop("target", "metric")
+    assert all(categorical[c].is_between(0, 1).all() for c in categorical.columns)
+
+
+def test_the_tables_metrics_are_those_of_the_stored_predictions(tiny_store: graphspace.Store) -> None:
+    table, predictions = tiny_store.probes(), tiny_store.probe_predictions()
+    test_ids = tiny_store.metadata().filter(pl.col("split") == "test")["id"].sort().to_list()
+
+    def cell(target: str, metric: str, method: str) -> float:
+        return table.filter((pl.col("target") == target) & (pl.col("metric") == metric))[method].item()
+
+    for method in ("embedding_linear", "statnn_gbt", "gnn_supervised"):
+        part = predictions.filter((pl.col("target") == "test_accuracy") & (pl.col("method") == method))
+        assert part["id"].sort().to_list() == test_ids
+        truth = tiny_store.metadata().filter(pl.col("split") == "test").sort("id")["test_accuracy"]
+        assert np.allclose(part.sort("id")["truth"].to_numpy(), truth.to_numpy())
+        tau = kendalltau(part["truth"], part["prediction"]).statistic
+        assert cell("test_accuracy", "kendall_tau", method) == pytest.approx(np.nan_to_num(tau))
+        assert cell("test_accuracy", "r2", method) == pytest.approx(r2_score(part["truth"], part["prediction"]))
+        init = predictions.filter((pl.col("target") == "init") & (pl.col("method") == method))
+        expected = accuracy_score(init["truth_label"], init["predicted_label"])
+        assert cell("init", "accuracy", method) == pytest.approx(expected)
+
+
+def test_statnn_features_are_per_tensor_statistics_of_the_stored_weights(tiny_store: graphspace.Store) -> None:
+    metadata = tiny_store.metadata()
+    features = statnn_features(tiny_store, metadata)
+    weights = tiny_store.weights(5)
+    assert features.shape == (metadata.height, STATISTICS * len(weights))
+    bias = list(weights.values())[1].numpy()  # state_dict order: first layer's weight, then its bias
+    first_bias = features[5, STATISTICS : 2 * STATISTICS]
+    assert np.allclose(first_bias, [bias.mean(), bias.var(), *np.percentile(bias, [0, 25, 50, 75, 100])], atol=1e-6)
+
+
+def test_a_linear_probe_finds_a_real_relation_and_nothing_in_shuffled_targets() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(900, 32))
+    y = x @ rng.normal(size=32) + 0.3 * rng.normal(size=900)
+    labels = np.where(x[:, 0] + x[:, 1] > 0, "a", "b")
+    train, select, test = (np.arange(900) % 3 == k for k in range(3))
+    real = scores("continuous", y[test], linear_probe("continuous", x, y, train, select)[test])
+    assert real["r2"] > 0.95 and real["kendall_tau"] > 0.85
+    shuffled = rng.permutation(y)
+    null = scores("continuous", shuffled[test], linear_probe("continuous", x, shuffled, train, select)[test])
+    assert abs(null["r2"]) < 0.05 and abs(null["kendall_tau"]) < 0.1
+    real = scores("categorical", labels[test], linear_probe("categorical", x, labels, train, select)[test])
+    assert real["accuracy"] > 0.95
+    shuffled = rng.permutation(labels)
+    null = scores("categorical", shuffled[test], linear_probe("categorical", x, shuffled, train, select)[test])
+    assert abs(null["accuracy"] - 0.5) < 0.08
