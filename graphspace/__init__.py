@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphspace.errors import DatasetError, GraphError, GraphspaceError, SpecError, StoreError
+from graphspace.export import load_model, save_model
 from graphspace.graph import GraphDataset, from_graph, to_graph, to_networkx
 from graphspace.learn.space import LearnedSpace, decode, encode
 from graphspace.pipeline import run
@@ -24,10 +25,12 @@ __all__ = [
     "decode",
     "encode",
     "from_graph",
+    "load_model",
     "load_spec",
     "open_store",
     "probe",
     "run",
+    "save_model",
     "to_graph",
     "to_networkx",
 ]

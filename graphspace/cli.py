@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -22,9 +23,12 @@ from rich.progress import (
 from rich.table import Table
 
 from graphspace.errors import GraphspaceError, SpecError, StoreError
+from graphspace.export import save_model
 from graphspace.learn.quality import by_checkpoint, summarize
 from graphspace.learn.retrieval import dataset_retrieval
 from graphspace.pipeline import run as run_pipeline
+from graphspace.sample.stage import DEFAULT, alignment, summarize_samples
+from graphspace.sample.stage import query as sample_query
 from graphspace.spec_reference import spec_reference
 from graphspace.specfile import load_spec
 from graphspace.store import Store, open_store
@@ -73,7 +77,7 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
         TimeRemainingColumn(),
         TextColumn("{task.fields[detail]}"),
     )
-    units = {"zoo": "models", "graphs": "checkpoints", "probe": "fits"}
+    units = {"zoo": "models", "graphs": "checkpoints", "probe": "fits", "sample": "methods"}
     with Progress(*columns, console=errors, disable=quiet) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -90,6 +94,7 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> N
         _print_frame(zoo_summary(store.metadata()), f"zoo of {spec.name} (acc: last-checkpoint test accuracy)")
         _print_learned(store)
         _print_probes(store)
+        _print_samples(store)
         console.print(f"store: {store.path}  ({time.perf_counter() - started:.1f} s)")
 
 
@@ -113,6 +118,45 @@ def info(store_path: Path | None) -> None:
         _print_frame(table, f"last-checkpoint test accuracy by {name}")
     _print_learned(store)
     _print_probes(store)
+    _print_samples(store)
+
+
+@main.command()
+@click.option("--store", "store_path", type=click.Path(path_type=Path), help="Store (default: the one under store/).")
+@click.option("--dataset", default=None, help="Dataset of the target (default: the store's first).")
+@click.option("--accuracy", type=click.FloatRange(0.0, 1.0), required=True, help="Target test accuracy.")
+@click.option("--n", "count", type=click.IntRange(1, 10_000), default=16, show_default=True, help="Samples per method.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per sample instead of the table.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Save the default sampler's models here (safetensors + JSON)."
+)
+def query(
+    store_path: Path | None,
+    dataset: str | None,
+    accuracy: float,
+    count: int,
+    seed: int,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """Sample models for a target test accuracy, evaluate them on the real test split, and compare with the
+    baselines (retrieval, noisy retrieval, k-nearest average, unconditional sampling, random init)."""
+    store = open_store(store_path) if store_path else _default_store()
+    samples, models = sample_query(store, accuracy, dataset, count, seed)
+    for note in samples.warnings:
+        errors.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+    if out is not None:
+        rows = samples.frame.filter(pl.col("method") == DEFAULT).iter_rows(named=True)
+        for k, (row, model) in enumerate(zip(rows, models, strict=True)):
+            info = {key: row[key] for key in ("dataset", "target_accuracy", "accuracy", "nearest_zoo_distance")}
+            save_model(model, store.blueprint(row["architecture"]), row["activation"], out / f"sample_{k:03d}", info)
+        errors.print(f"saved {len(models)} models of {DEFAULT} to {out}")
+    if as_json:
+        for row in samples.frame.iter_rows(named=True):
+            click.echo(json.dumps(row))
+        return
+    _print_frame(summarize_samples(samples.frame).drop("target"), f"store {store.path}: medians per method")
 
 
 @main.command("spec")
@@ -149,6 +193,13 @@ def _print_probes(store: Store) -> None:
             store.probes(),
             "properties of the held-out test rows predicted from weights (R², Kendall's tau, accuracy)",
         )
+
+
+def _print_samples(store: Store) -> None:
+    if store.sampled():
+        samples = store.samples()
+        _print_frame(summarize_samples(samples).drop("target"), "sampled models per target and method (medians)")
+        _print_frame(alignment(samples), "prompt alignment over all targets: R² of achieved against target accuracy")
 
 
 def _default_store() -> Store:

@@ -15,6 +15,8 @@ Layout (one directory):
                                  embeddings (rows, latent), reconstruction.parquet, datasets.parquet, done
     probe/                       attributes: the probe and learn sections. predictions.parquet, results.parquet,
                                  done
+    samples/                     attributes: the sample and learn sections. samples.parquet, <architecture>
+                                 (rows, F) canonical features of the sampled models, done
 
 Crash safety: the store directory appears only once complete (built under a temporary name, then renamed);
 weight arrays are allocated for the whole plan up front, so appends write chunks (atomically, by Zarr) and
@@ -48,7 +50,7 @@ from graphspace.errors import StoreError
 from graphspace.graph.convert import canonical_features, graph
 from graphspace.graph.network import Network
 from graphspace.graph.skeleton import Skeleton, skeleton
-from graphspace.spec import Learn, Probe, Spec
+from graphspace.spec import Learn, Probe, Sample, Spec
 from graphspace.zoo.architecture import Blueprint, Conv, Dense
 
 SCHEMA_VERSION = 2
@@ -217,7 +219,7 @@ class Store:
         """The blueprint of an architecture key."""
         if architecture not in self._blueprints:
             attributes = self._root[f"weights/{architecture}"].attrs["blueprint"]
-            self._blueprints[architecture] = _blueprint_from_dict(attributes)
+            self._blueprints[architecture] = blueprint_from_dict(attributes)
         return self._blueprints[architecture]
 
     def weights(self, i: int) -> dict[str, torch.Tensor]:
@@ -450,6 +452,45 @@ class Store:
         targets) or truth_label, predicted_label (categorical ones)."""
         return self._finished_table("probe", "predictions")
 
+    # ----------------------------------------------------------------------------------------- samples
+    def start_sampling(self, sample: Sample) -> None:
+        """Make sure the samples group belongs to this `sample` section and to the current learned space."""
+        learn = zarr.open_group(self._learn, mode="r").attrs.asdict()
+        self._start_stage("samples", {"sample": sample.model_dump(mode="json"), **learn})
+
+    def sampled(self) -> bool:
+        """Whether the sample stage has finished."""
+        return self._stage_done("samples")
+
+    def write_samples(self, frame: pl.DataFrame, features: Sequence[torch.Tensor]) -> None:
+        """Write sampled models (one row of `frame` each, with an `architecture` column) and their canonical
+        features, then mark the stage finished."""
+        rows = np.zeros(frame.height, dtype=np.int64)
+        for (architecture,), part in frame.with_row_index().group_by("architecture", maintain_order=True):
+            at = part["index"].to_numpy()
+            rows[at] = np.arange(len(at))
+            block = torch.stack([features[i] for i in at]).numpy()
+            self._root.create_array(f"samples/{architecture}", data=block, chunks=(1, block.shape[1]), overwrite=True)
+        self._write_table("samples", "samples", frame.with_columns(features_row=rows))
+        (self.path / "samples" / "done").touch()
+
+    def samples(self) -> pl.DataFrame:
+        """Every sampled model of the sample stage: target, method, achieved accuracy and novelty (see
+        `graphspace.sample`), and `features_row`, its row in `sample_features(architecture)`."""
+        return self._finished_table("samples", "samples")
+
+    def sample_features(self, architecture: str) -> np.ndarray:
+        """(samples of the architecture, F) raw canonical features of the sampled models (their graphs)."""
+        self._require_finished("samples")
+        return zarr.open_array(self.path / "samples" / architecture, mode="r")[:]
+
+    def query(self, accuracy: float, dataset: str | None = None, n: int = 16, seed: int = 0) -> pl.DataFrame:
+        """Sample `n` models per method for a target test accuracy on `dataset` (default: the first), evaluate
+        them, and return one row per sample (see `graphspace.sample.query`, which also gives the models)."""
+        from graphspace.sample.stage import query  # the sampler builds on the store
+
+        return query(self, accuracy, dataset, n, seed)[0].frame
+
     # ------------------------------------------------------------------------------------------ append
     def append(self, population: int, rows: list[dict[str, Any]], weights: list[np.ndarray]) -> pl.DataFrame:
         """Write one population's checkpoints: their weights, then their metadata part (the commit).
@@ -513,7 +554,7 @@ def graph_grid(blueprints: Sequence[Blueprint]) -> tuple[int, int]:
     return max(g[0] for g in grids), max(g[1] for g in grids)
 
 
-def _blueprint_from_dict(data: dict[str, Any]) -> Blueprint:
+def blueprint_from_dict(data: dict[str, Any]) -> Blueprint:
     return Blueprint(
         input_shape=tuple(data["input_shape"]),
         convs=tuple(Conv(**c) for c in data["convs"]),

@@ -80,6 +80,7 @@ def test_a_run_stopped_before_its_graph_stage_says_so_and_the_next_run_writes_th
     monkeypatch.setattr(pipeline, "_graph_stage", lambda store, progress: None)
     monkeypatch.setattr(pipeline, "learn_stage", lambda *args: None)
     monkeypatch.setattr(pipeline, "probe_stage", lambda *args: None)
+    monkeypatch.setattr(pipeline, "sample_stage", lambda *args: None)
     store = graphspace.run(spec, tmp_path / "tiny.zarr")
     with pytest.raises(graphspace.StoreError, match="no graph for checkpoint 4 yet; run `graphspace run` again"):
         store.graph(4)

@@ -9,7 +9,9 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 import torch
+from torch import nn
 
+from graphspace.graph.convert import to_graph
 from graphspace.graph.network import Layer
 from graphspace.graph.skeleton import Skeleton, from_features
 from graphspace.store import Store
@@ -58,6 +60,11 @@ class Architecture:
         """(N,) 0 for input nodes, 1 for hidden, 2 for outputs."""
         layer = self.skeleton.node_layer
         return (layer > 0).long() + (layer == layer.max()).long()
+
+    def canonical(self, model: nn.Module) -> torch.Tensor:
+        """(F,) raw canonical features of a torch model of this architecture, in any neuron order."""
+        data = to_graph(model, self.blueprint.input_shape, self.skeleton.grid)
+        return self.skeleton.features(data.x[:, 0], data.edge_attr).float()
 
     def parameters(self, features: torch.Tensor) -> list[torch.Tensor]:
         """(B, F) unnormalized canonical features as stacked parameters (B, ...) in state_dict order, ready for

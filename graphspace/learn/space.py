@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from graphspace.errors import GraphError, StoreError
-from graphspace.graph.convert import from_graph, graph, to_graph
+from graphspace.graph.convert import from_graph, graph
 from graphspace.graph.network import Layer, Network
 from graphspace.learn.batch import graph_batch
 from graphspace.learn.codec import embed
@@ -55,8 +55,7 @@ class LearnedSpace:
         for model in models:
             k = self._architecture_of(model)
             architecture = self.examples.architectures[k]
-            data = to_graph(model, architecture.blueprint.input_shape, architecture.skeleton.grid)
-            features = architecture.skeleton.features(data.x[:, 0], data.edge_attr).float()[None]
+            features = architecture.canonical(model)[None]
             rows = (self.examples.architecture == k).nonzero()[:1, 0]
             out.append(self.model.encoder(graph_batch(self.examples, rows, [features / architecture.scale])))
         return torch.cat(out) if out else torch.zeros(0, self.model.config.latent)

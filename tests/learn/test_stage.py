@@ -89,6 +89,7 @@ def test_a_store_without_a_learn_stage_says_so(tmp_path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(pipeline, "learn_stage", lambda *args: None)
     monkeypatch.setattr(pipeline, "probe_stage", lambda *args: None)
+    monkeypatch.setattr(pipeline, "sample_stage", lambda *args: None)
     store = graphspace.run(graphspace.load_spec(SPECS / "tiny.yaml"), tmp_path / "tiny.zarr")
     with pytest.raises(graphspace.StoreError, match="no finished learn stage yet"):
         store.embeddings()

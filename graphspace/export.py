@@ -1,0 +1,40 @@
+"""Models as files: safetensors weights plus a JSON of the architecture, read back by `load_model`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from graphspace.errors import StoreError
+from graphspace.store import blueprint_from_dict
+from graphspace.zoo.architecture import Blueprint
+
+
+def save_model(
+    model: nn.Module, blueprint: Blueprint, activation: str, path: str | Path, info: dict | None = None
+) -> Path:
+    """Write `path`.safetensors (the state dict) and `path`.json (blueprint, activation, and `info`); returns the
+    safetensors path."""
+    path = Path(path).with_suffix("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    weights = path.with_suffix(".safetensors")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
+    description = {"blueprint": dataclasses.asdict(blueprint), "activation": activation, **(info or {})}
+    path.with_suffix(".json").write_text(json.dumps(description, indent=2))
+    return weights
+
+
+def load_model(path: str | Path) -> nn.Module:
+    """The runnable model (eval mode) saved by `save_model` (give the .safetensors or the .json path)."""
+    path = Path(path).with_suffix("")
+    description_path, weights = path.with_suffix(".json"), path.with_suffix(".safetensors")
+    if not description_path.is_file() or not weights.is_file():
+        raise StoreError(f"load_model: {weights} and its architecture file {description_path} must both exist.")
+    description = json.loads(description_path.read_text())
+    model = blueprint_from_dict(description["blueprint"]).build(description["activation"], 0.0)
+    model.load_state_dict(load_file(str(weights)))
+    return model.eval()

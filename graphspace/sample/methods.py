@@ -1,0 +1,106 @@
+"""Ways to produce a model for a target accuracy on a dataset: graphspace's conditional samplers and the
+baselines papers compare weight generators with. Each returns (n, F) raw canonical features and activations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from graphspace.learn.examples import Architecture
+from graphspace.learn.space import LearnedSpace
+from graphspace.sample.latent import CONDITIONAL, ZooLatents, unconditional_kde
+
+NOISE_SCALES = (0.05, 0.1, 0.2, 0.4, 0.8)  # noisy retrieval: Gaussian noise in units of each parameter group's spread
+AVERAGED = 5  # zoo models in a k-nearest average
+
+
+@dataclass(frozen=True)
+class Pool:
+    """What the methods draw on for one dataset: its train rows (examples rows), their embeddings, recorded test
+    accuracies, activations, and raw canonical features; the learned space; the architecture."""
+
+    space: LearnedSpace
+    architecture: Architecture
+    rows: torch.Tensor
+    latents: ZooLatents
+    activations: list[str]
+    features: torch.Tensor
+
+    def matching(self, accuracy: float, count: int) -> np.ndarray:
+        """Indices (into the pool) of the `count` rows whose accuracy is nearest `accuracy`."""
+        return np.argsort(np.abs(self.latents.accuracy - accuracy), kind="stable")[:count]
+
+    @torch.no_grad()
+    def decode(self, z: np.ndarray) -> tuple[torch.Tensor, list[str]]:
+        """Decode embeddings, each with the activation the activation head reads off it."""
+        z = torch.as_tensor(z, dtype=torch.float32)
+        chosen = self.space.model.activation_head(z).argmax(-1)
+        features = self.space.model.decoder(z, chosen, self.architecture) * self.architecture.scale
+        return features, [self.space.examples.activations[a] for a in chosen.tolist()]
+
+
+Method = Callable[[Pool, float, int, np.random.Generator], tuple[torch.Tensor, list[str]]]
+
+
+def conditional(name: str) -> Method:
+    """A conditional latent sampler of `graphspace.sample.latent`, decoded."""
+    return lambda pool, accuracy, n, rng: pool.decode(CONDITIONAL[name](pool.latents, accuracy, n, rng))
+
+
+def retrieval(pool: Pool, accuracy: float, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, list[str]]:
+    """The `n` zoo models whose recorded accuracy is nearest the target."""
+    pick = pool.matching(accuracy, n)
+    return pool.features[pick], [pool.activations[i] for i in pick]
+
+
+def noisy_retrieval(scale: float) -> Method:
+    """Retrieval plus Gaussian noise of `scale` times each parameter group's spread."""
+
+    def method(pool: Pool, accuracy: float, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, list[str]]:
+        features, activations = retrieval(pool, accuracy, n, rng)
+        noise = torch.from_numpy(rng.standard_normal(features.shape)).float() * scale * pool.architecture.scale
+        return features + noise, activations
+
+    return method
+
+
+def knn_average(pool: Pool, accuracy: float, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, list[str]]:
+    """Each sample: the average of AVERAGED zoo models (of one activation) drawn from the 2 * AVERAGED whose
+    accuracy is nearest the target."""
+    features, activations = [], []
+    for _ in range(n):
+        nearest = pool.matching(accuracy, 1)[0]
+        activation = pool.activations[nearest]
+        same = np.array(
+            [
+                i
+                for i in np.argsort(np.abs(pool.latents.accuracy - accuracy), kind="stable")
+                if pool.activations[i] == activation
+            ][: 2 * AVERAGED]
+        )
+        pick = rng.choice(same, size=min(AVERAGED, len(same)), replace=False)
+        features.append(pool.features[pick].mean(0))
+        activations.append(activation)
+    return torch.stack(features), activations
+
+
+def unconditional(pool: Pool, accuracy: float, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, list[str]]:
+    """Per-dimension KDE of the zoo's embeddings, ignoring the target, decoded."""
+    return pool.decode(unconditional_kde(pool.latents, n, rng))
+
+
+def random_init(pool: Pool, accuracy: float, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, list[str]]:
+    """Untrained models: torch's default initialization of the architecture, activations as in the zoo."""
+    features, activations = [], []
+    torch_generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    for _ in range(n):
+        activation = pool.activations[int(rng.integers(len(pool.activations)))]
+        with torch.random.fork_rng():
+            torch.manual_seed(int(torch.randint(2**31, (1,), generator=torch_generator)))
+            model = pool.architecture.blueprint.build(activation, 0.0)
+        features.append(pool.architecture.canonical(model))
+        activations.append(activation)
+    return torch.stack(features), activations

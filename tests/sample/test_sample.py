@@ -1,0 +1,84 @@
+"""Conditional sampling: models for a target accuracy, evaluated for real, against the baselines; `query`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import torch
+from click.testing import CliRunner
+
+import graphspace
+from graphspace.cli import main
+from graphspace.data import load_datasets
+from graphspace.learn.space import learned_space
+from graphspace.sample import DEFAULT, METHODS, alignment, summarize_samples
+from graphspace.sample.evaluation import model_of, predictions_on_test_split
+from graphspace.sample.latent import ZooLatents, linear_gaussian, neighbor_kde, unconditional_kde
+
+
+def test_the_run_samples_every_target_with_every_method(tiny_store: graphspace.Store) -> None:
+    samples = tiny_store.samples()
+    spec = tiny_store.spec
+    assert samples["target_accuracy"].unique().sort().to_list() == [t.accuracy for t in spec.sample.targets]
+    methods = set(samples["method"])
+    assert set(METHODS) < methods and sum(m.startswith("noisy_retrieval(") for m in methods) == 1
+    assert (samples.group_by("target", "method").len()["len"] == spec.sample.n).all()
+    assert samples["accuracy"].is_between(0, 1).all() and samples["disagreement_with_nearest"].is_between(0, 1).all()
+    retrieved = samples.filter(pl.col("method") == "retrieval")
+    assert (retrieved["nearest_zoo_distance"] < 1e-3).all()  # retrieval returns zoo models themselves
+    assert summarize_samples(samples).height == len(spec.sample.targets) * len(methods)
+    assert set(alignment(samples)["method"]) == methods
+
+
+def test_stored_samples_do_what_the_table_says(tiny_store: graphspace.Store) -> None:
+    samples = tiny_store.samples().filter(pl.col("method") == DEFAULT)
+    data = load_datasets(tiny_store.spec.datasets)["digits"]
+    space = learned_space(tiny_store)
+    for row in samples.head(3).iter_rows(named=True):
+        features = torch.from_numpy(tiny_store.sample_features(row["architecture"])[row["features_row"]])
+        architecture = next(a for a in space.examples.architectures if a.key == row["architecture"])
+        predicted = predictions_on_test_split(model_of(architecture, features, row["activation"]), data)
+        assert float((predicted == data.y_test).float().mean()) == row["accuracy"]
+
+
+def test_query_prints_json_and_saves_models_that_reproduce_their_accuracy(
+    tiny_store: graphspace.Store, tmp_path: Path
+) -> None:
+    out = tmp_path / "models"
+    args = ["query", "--store", str(tiny_store.path), "--accuracy", "0.8", "--n", "2", "--json", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"target_accuracy", "accuracy", "nearest_zoo_distance", "disagreement_with_nearest"} <= set(rows[0])
+    assert {row["method"] for row in rows} >= set(METHODS)  # the baselines' rows in the same output
+    data = load_datasets(tiny_store.spec.datasets)["digits"]
+    saved = sorted(out.glob("*.safetensors"))
+    assert len(saved) == 2
+    for path in saved:
+        reported = json.loads(path.with_suffix(".json").read_text())["accuracy"]
+        model = graphspace.load_model(path)
+        assert float((predictions_on_test_split(model, data) == data.y_test).float().mean()) == reported
+
+
+def test_a_target_outside_the_zoo_is_answered_with_a_warning(tiny_store: graphspace.Store) -> None:
+    args = ["query", "--store", str(tiny_store.path), "--accuracy", "1.0", "--n", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "outside the zoo's range" in result.stderr and "the closest the zoo supports" in result.stderr
+
+
+def test_conditional_samplers_follow_the_target() -> None:
+    rng = np.random.default_rng(0)
+    accuracy = rng.uniform(0.1, 0.9, size=400)
+    direction = rng.normal(size=8)
+    zoo = ZooLatents(accuracy[:, None] * direction + 0.01 * rng.normal(size=(400, 8)), accuracy)
+    for sampler in (linear_gaussian, neighbor_kde):
+        for target in (0.2, 0.8):
+            z = sampler(zoo, target, 64, rng)
+            recovered = z @ direction / (direction @ direction)
+            assert abs(np.median(recovered) - target) < 0.05
+    z = unconditional_kde(zoo, 2000, rng)
+    assert abs(z.mean(0) - zoo.z.mean(0)).max() < 0.05
