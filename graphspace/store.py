@@ -342,6 +342,17 @@ class Store:
             shutil.rmtree(self.path / group)
         self._root.create_group(group, attributes=attributes, overwrite=True)
 
+    def _start_after_learning(self, group: str, attributes: dict[str, Any]) -> None:
+        """`_start_stage` for a stage that reads the learned space: it needs the learn stage finished, and is redone
+        when the learn section changes too."""
+        self._require_finished("learn")
+        learn = zarr.open_group(self._learn, mode="r").attrs.asdict()
+        self._start_stage(group, {**attributes, **learn})
+
+    def _finish_stage(self, group: str) -> None:
+        """Mark a stage finished (the last thing it writes)."""
+        (self.path / group / "done").touch()
+
     def _stage_done(self, group: str) -> bool:
         return (self.path / group / "done").is_file()
 
@@ -376,7 +387,7 @@ class Store:
 
     def finish_learning(self) -> None:
         """Mark the learn stage finished (the last thing it writes)."""
-        (self._learn / "done").touch()
+        self._finish_stage("learn")
 
     def split(self) -> pl.DataFrame | None:
         """The learn stage's split by model (`model`, `split`), or None before it exists."""
@@ -428,9 +439,8 @@ class Store:
     # ------------------------------------------------------------------------------------------- probe
     def start_probing(self, probe: Probe) -> None:
         """Make sure the probe group belongs to this `probe` section and to the current learned space: create
-        it, or start it over when either changed."""
-        learn = zarr.open_group(self._learn, mode="r").attrs.asdict()
-        self._start_stage("probe", {"probe": probe.model_dump(mode="json"), **learn})
+        it, or start it over when either changed. Raises StoreError before the learn stage has finished."""
+        self._start_after_learning("probe", {"probe": probe.model_dump(mode="json")})
 
     def probed(self) -> bool:
         """Whether the probe stage has finished."""
@@ -440,7 +450,7 @@ class Store:
         """Write the probe stage's tables and mark it finished."""
         self._write_table("probe", "predictions", predictions)
         self._write_table("probe", "results", results)
-        (self.path / "probe" / "done").touch()
+        self._finish_stage("probe")
 
     def probes(self) -> pl.DataFrame:
         """The probe results: one row per (target, metric), one column per method (see `graphspace.probe`).
@@ -454,9 +464,9 @@ class Store:
 
     # ----------------------------------------------------------------------------------------- samples
     def start_sampling(self, sample: Sample) -> None:
-        """Make sure the samples group belongs to this `sample` section and to the current learned space."""
-        learn = zarr.open_group(self._learn, mode="r").attrs.asdict()
-        self._start_stage("samples", {"sample": sample.model_dump(mode="json"), **learn})
+        """Make sure the samples group belongs to this `sample` section and to the current learned space. Raises
+        StoreError before the learn stage has finished."""
+        self._start_after_learning("samples", {"sample": sample.model_dump(mode="json")})
 
     def sampled(self) -> bool:
         """Whether the sample stage has finished."""
@@ -472,7 +482,7 @@ class Store:
             block = torch.stack([features[i] for i in at]).numpy()
             self._root.create_array(f"samples/{architecture}", data=block, chunks=(1, block.shape[1]), overwrite=True)
         self._write_table("samples", "samples", frame.with_columns(features_row=rows))
-        (self.path / "samples" / "done").touch()
+        self._finish_stage("samples")
 
     def samples(self) -> pl.DataFrame:
         """Every sampled model of the sample stage: target, method, achieved accuracy and novelty (see

@@ -55,7 +55,6 @@ def probe(store: Store) -> pl.DataFrame:
 
 def probe_stage(store: Store, spec: Spec, progress: Progress | None = None) -> None:
     """Run (or skip when done) the probe stage of `spec` on a store whose learn stage has finished."""
-    store.embeddings()  # raises StoreError before the learn stage has finished
     store.start_probing(spec.probe)
     if store.probed():
         return

@@ -54,12 +54,13 @@ def supervised_probe(
     epochs, batch_size, lr, seed = training
     encoded = [_encode(t, v, examples.rows("train").numpy()) for t, v in zip(targets, values, strict=True)]
     sizes = [len(classes) if classes is not None else None for _, classes, _ in encoded]
+    widths = [size or 1 for size in sizes]  # outputs per target
     labels = torch.stack([torch.as_tensor(y, dtype=torch.float32) for y, _, _ in encoded], dim=1)  # (R, T)
     hidden, layers, latent = size
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         encoder = WeightEncoder(math.prod(examples.architectures[0].skeleton.grid), hidden, layers, latent)
-        model = Heads(encoder, latent, [size or 1 for size in sizes])
+        model = Heads(encoder, latent, widths)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     train, val = examples.rows("train"), examples.rows("val")
     best, best_loss = copy.deepcopy(model.state_dict()), math.inf
@@ -81,7 +82,7 @@ def supervised_probe(
         if on_epoch:
             on_epoch(epoch + 1, epochs)
     model.load_state_dict(best)
-    outputs = encode_rows(model, examples, torch.arange(len(examples))).split([size or 1 for size in sizes], dim=1)
+    outputs = encode_rows(model, examples, torch.arange(len(examples))).split(widths, dim=1)
     return [_decode(out, classes, scale) for out, (_, classes, scale) in zip(outputs, encoded, strict=True)]
 
 

@@ -91,10 +91,15 @@ def sample_targets(
     """`n` models per (dataset, accuracy) target and method, each evaluated. A target outside the accuracies of
     the dataset's train rows is sampled at the nearest one, with a warning."""
     space = learned_space(store)
+    embeddings = store.embeddings()["embedding"].to_numpy()  # row = id
+    pools, zoos = {}, {}  # per dataset, shared by its targets
     frames, features, notes = [], [], []
     noisy: dict[float, list] = {s: [] for s in NOISE_SCALES}
     for t, (name, accuracy) in enumerate(targets):
-        pool = _pool(space, name)
+        if name not in pools:
+            pools[name] = _pool(space, embeddings, name)
+            zoos[name] = _zoo(store, space, pools[name], name, seed)
+        pool, zoo = pools[name], zoos[name]
         low, high = float(pool.latents.accuracy.min()), float(pool.latents.accuracy.max())
         goal = min(max(accuracy, low), high)
         if goal != accuracy:
@@ -102,7 +107,6 @@ def sample_targets(
                 f"target accuracy {accuracy:g} on {name} is outside the zoo's range [{low:.3f}, {high:.3f}]; "
                 f"sampled for {goal:.3f}, the closest the zoo supports."
             )
-        zoo = _zoo(store, space, pool, name, seed)
         rng = np.random.default_rng([seed, t])
         results = {}
         for method, draw in METHODS.items():
@@ -199,16 +203,17 @@ def alignment(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def _pool(space: LearnedSpace, name: str) -> Pool:
+def _pool(space: LearnedSpace, embeddings: np.ndarray, name: str) -> Pool:
+    """The train rows of a dataset, with their stored embeddings (`embeddings`: row = id)."""
     examples = space.examples
     if name not in examples.datasets:
         raise StoreError(
             f"sample: no model of dataset {name!r} was learned from; learned: {', '.join(examples.datasets)}."
         )
-    d = examples.datasets.index(name)
-    rows = ((examples.dataset == d) & (examples.split == 0)).nonzero()[:, 0]  # train rows
+    rows = examples.rows("train")
+    rows = rows[examples.dataset[rows] == examples.datasets.index(name)]
     (k,) = examples.architecture[rows].unique().tolist()
-    z = space.encode(rows.tolist()).numpy()
+    z = embeddings[examples.ids[rows].numpy()]
     accuracy = examples.results[rows, 0].numpy().astype(np.float64)
     activations = [examples.activations[a] for a in examples.activation[rows].tolist()]
     return Pool(
