@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -14,25 +16,24 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from graphspace.errors import GraphspaceError, SpecError, StoreError
-from graphspace.export import save_model
-from graphspace.learn.quality import by_checkpoint, summarize
-from graphspace.learn.retrieval import dataset_retrieval
+from graphspace.export import export_models, save_model
 from graphspace.pipeline import run as run_pipeline
-from graphspace.sample.stage import DEFAULT, alignment, summarize_samples
+from graphspace.progress import Progress
+from graphspace.report import report_folder, sections, write_report
+from graphspace.sample.stage import DEFAULT, summarize_samples
 from graphspace.sample.stage import query as sample_query
 from graphspace.spec_reference import spec_reference
 from graphspace.specfile import load_spec
 from graphspace.store import Store, open_store
-from graphspace.summary import accuracy_by_hyperparameter, zoo_summary
 
 console = Console(width=None if sys.stdout.isatty() else 160)  # piped output: tables unfolded
 errors = Console(stderr=True)
@@ -62,63 +63,71 @@ def main() -> None:
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
 @click.option("--store", "store_path", type=click.Path(path_type=Path), help="Store path (default: the spec's).")
 @click.option("--fresh", is_flag=True, help="Delete an existing store and start over.")
-@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
-def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool) -> None:
-    """Run the pipeline of SPEC (a YAML file) into its store, resuming an interrupted run."""
+@click.option("--quiet", is_flag=True, help="No progress bars and no summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object (see `info --json`).")
+def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool, as_json: bool) -> None:
+    """Run the pipeline of SPEC (a YAML file) into its store, resuming an interrupted run; the report is written
+    beside the store."""
     spec = load_spec(spec_path)
     started = time.perf_counter()
-    columns = (
-        TextColumn("{task.description:<20}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[unit]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[detail]}"),
-    )
-    units = {"zoo": "models", "graphs": "checkpoints", "probe": "fits", "sample": "methods"}
-    with Progress(*columns, console=errors, disable=quiet) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(stage: str, done: int, total: int, detail: str) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total, unit=units.get(stage, "steps"), detail="")
-            bar.update(tasks[stage], completed=done, total=total, detail=detail)
-
+    with _progress_bar(quiet) as progress:
         try:
             store = run_pipeline(spec, store_path, fresh=fresh, progress=progress)
         except SpecError as error:  # a spec that validates but does not fit its data
             raise SpecError(f"Spec file {spec_path} does not fit its data: {error}") from None
-    if not quiet:
-        _print_frame(zoo_summary(store.metadata()), f"zoo of {spec.name} (acc: last-checkpoint test accuracy)")
-        _print_learned(store)
-        _print_probes(store)
-        _print_samples(store)
+    if as_json:
+        click.echo(json.dumps(_summary(store, hyperparameters=False)))
+    elif not quiet:
+        for section in sections(store, hyperparameters=False):
+            _print_frame(section.frame, section.title)
+        console.print(f"report: {report_folder(store) / 'report.md'}")
         console.print(f"store: {store.path}  ({time.perf_counter() - started:.1f} s)")
 
 
 @main.command()
 @click.argument("store_path", metavar="STORE", required=False, type=click.Path(path_type=Path))
-def info(store_path: Path | None) -> None:
-    """Summarize a store: counts, and test accuracy by hyperparameter (default: the store under store/)."""
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object: counts and tables.")
+def info(store_path: Path | None, as_json: bool) -> None:
+    """Summarize a store: counts, test accuracy by hyperparameter, and the tables of every finished stage
+    (default: the store under store/)."""
     store = open_store(store_path) if store_path else _default_store()
-    metadata, spec, plan = store.metadata(), store.spec, store.attributes["plan"]
-    console.print(f"[bold]{store.path}[/]  spec {spec.name}, graphspace {store.attributes['graphspace_version']}")
-    console.print(
-        f"{metadata['model'].n_unique()} of {plan['models']} models, {metadata.height} of {plan['rows']} rows "
-        f"(checkpoints and pruned variants)"
-    )
-    graphed = metadata.filter(pl.col("population").is_in(list(store.graphed_populations()))).height
-    console.print(f"{graphed} of {metadata.height} rows have their canonical graph (edge grid {store.graph_grid})")
-    if metadata.is_empty():
+    summary = _summary(store, hyperparameters=True)
+    if as_json:
+        click.echo(json.dumps(summary))
         return
-    _print_frame(zoo_summary(metadata), "by dataset (acc: last-checkpoint test accuracy)")
-    for name, table in accuracy_by_hyperparameter(metadata, spec).items():
-        _print_frame(table, f"last-checkpoint test accuracy by {name}")
-    _print_learned(store)
-    _print_probes(store)
-    _print_samples(store)
+    console.print(f"[bold]{store.path}[/]  spec {summary['spec']}, graphspace {summary['graphspace_version']}")
+    console.print(
+        f"{summary['models']} of {summary['planned_models']} models, {summary['rows']} of {summary['planned_rows']} "
+        f"rows (checkpoints and pruned variants)"
+    )
+    console.print(
+        f"{summary['graphed_rows']} of {summary['rows']} rows have their canonical graph (edge grid {store.graph_grid})"
+    )
+    console.print(f"stages finished: {', '.join(summary['stages']) or 'none'}")
+    for section in sections(store):
+        _print_frame(section.frame, section.title)
+
+
+@main.command()
+@click.argument("store_path", metavar="STORE", required=False, type=click.Path(path_type=Path))
+@click.option("--quiet", is_flag=True, help="No progress bar; print only the report's path.")
+def report(store_path: Path | None, quiet: bool) -> None:
+    """Write report.md and its PNG figures beside STORE (default: the store under store/), from what it holds."""
+    store = open_store(store_path) if store_path else _default_store()
+    with _progress_bar(quiet) as progress:
+        path = write_report(store, progress)
+    click.echo(str(path))
+
+
+@main.command()
+@click.argument("store_path", metavar="STORE", type=click.Path(path_type=Path))
+@click.option("--ids", required=True, callback=lambda _c, _p, v: _id_list(v), help="Checkpoint ids: 3,17,40-49.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the model files.")
+def export(store_path: Path, ids: list[int], out: Path) -> None:
+    """Save checkpoints of STORE as OUT/model_<id>.safetensors + model_<id>.json (architecture, activation,
+    metadata), which `graphspace.load_model` reads back."""
+    paths = export_models(open_store(store_path), ids, out)
+    errors.print(f"saved {len(paths)} models to {out}")
 
 
 @main.command()
@@ -131,6 +140,7 @@ def info(store_path: Path | None) -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Save the default sampler's models here (safetensors + JSON)."
 )
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def query(
     store_path: Path | None,
     dataset: str | None,
@@ -139,11 +149,13 @@ def query(
     seed: int,
     as_json: bool,
     out: Path | None,
+    quiet: bool,
 ) -> None:
     """Sample models for a target test accuracy, evaluate them on the real test split, and compare with the
     baselines (retrieval, noisy retrieval, k-nearest average, unconditional sampling, random init)."""
     store = open_store(store_path) if store_path else _default_store()
-    samples, models = sample_query(store, accuracy, dataset, count, seed)
+    with _progress_bar(quiet) as progress:
+        samples, models = sample_query(store, accuracy, dataset, count, seed, progress)
     for note in samples.warnings:
         errors.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
     if out is not None:
@@ -173,33 +185,60 @@ def show_spec_reference() -> None:
     click.echo(spec_reference(), nl=False)
 
 
-def _print_learned(store: Store) -> None:
-    if not store.learned():
-        return
-    quality, metadata = store.reconstruction(), store.metadata()
-    _print_frame(
-        summarize(quality, metadata),
-        "reconstruction of the held-out test models (medians; final: each model's last unpruned checkpoint)",
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Progress]:
+    """A rich progress display on stderr, one bar per stage, fed by the pipeline's `progress` callback."""
+    columns = (
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[detail]}"),
     )
-    _print_frame(by_checkpoint(quality, metadata), "main: medians by kind of test row")
-    nearest = dataset_retrieval(store.nearest_datasets())
-    if nearest.height:
-        _print_frame(nearest, "nearest dataset embedding to each model's weight embedding")
+    units = {"zoo": "models", "graphs": "checkpoints", "probe": "fits", "sample": "methods", "report": "figures"}
+    with RichProgress(*columns, console=errors, disable=quiet) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int, detail: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, unit=units.get(stage, "steps"), detail="")
+            bar.update(tasks[stage], completed=done, total=total, detail=detail)
+
+        yield progress
 
 
-def _print_probes(store: Store) -> None:
-    if store.probed():
-        _print_frame(
-            store.probes(),
-            "properties of the held-out test rows predicted from weights (R², Kendall's tau, accuracy)",
-        )
+def _summary(store: Store, hyperparameters: bool) -> dict:
+    """Counts and every table of the store, as JSON-ready values (NaN as null)."""
+    metadata, plan = store.metadata(), store.attributes["plan"]
+    finished = {"learn": store.learned(), "probe": store.probed(), "sample": store.sampled()}
+    graphed = metadata.filter(pl.col("population").is_in(list(store.graphed_populations()))).height
+    return {
+        "store": str(store.path),
+        "spec": store.spec.name,
+        "graphspace_version": store.attributes["graphspace_version"],
+        "models": metadata["model"].n_unique(),
+        "planned_models": plan["models"],
+        "rows": metadata.height,
+        "planned_rows": plan["rows"],
+        "graphed_rows": graphed,
+        "stages": [stage for stage, done in finished.items() if done],
+        "tables": {s.key: s.frame.fill_nan(None).to_dicts() for s in sections(store, hyperparameters)},
+    }
 
 
-def _print_samples(store: Store) -> None:
-    if store.sampled():
-        samples = store.samples()
-        _print_frame(summarize_samples(samples).drop("target"), "sampled models per target and method (medians)")
-        _print_frame(alignment(samples), "prompt alignment over all targets: R² of achieved against target accuracy")
+def _id_list(text: str) -> list[int]:
+    """Parse "3,17,40-49" into ids."""
+    ids: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            ids.extend(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: give ids as comma-separated numbers or ranges, e.g. 3,17,40-49.") from None
+    return ids
 
 
 def _default_store() -> Store:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
+import polars as pl
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from graphspace.errors import StoreError
-from graphspace.store import blueprint_from_dict
+from graphspace.store import Store, blueprint_from_dict
 from graphspace.zoo.architecture import Blueprint
 
 
@@ -38,3 +40,27 @@ def load_model(path: str | Path) -> nn.Module:
     model = blueprint_from_dict(description["blueprint"]).build(description["activation"], 0.0)
     model.load_state_dict(load_file(str(weights)))
     return model.eval()
+
+
+def export_models(store: Store, ids: Sequence[int], out: str | Path) -> list[Path]:
+    """Save checkpoints `ids` of a store as `out/model_<id>.safetensors` plus `.json` (architecture, activation
+    and the checkpoint's metadata row); returns the safetensors paths. Every id is checked before anything is
+    written."""
+    metadata = store.metadata()
+    missing = sorted(set(ids) - set(metadata["id"].to_list()))
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        raise StoreError(
+            f"export: store {store.path} has no checkpoint with id {shown}; its ids are 0..{metadata.height - 1}."
+        )
+    rows = metadata.filter(pl.col("id").is_in(list(ids))).iter_rows(named=True)
+    return [
+        save_model(
+            store.model(row["id"]),
+            store.blueprint(row["architecture"]),
+            row["activation"],
+            Path(out) / f"model_{row['id']}",
+            row,
+        )
+        for row in rows
+    ]

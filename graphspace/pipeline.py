@@ -10,6 +10,7 @@ from graphspace.errors import StoreError
 from graphspace.learn.stage import learn_stage
 from graphspace.probe.stage import probe_stage
 from graphspace.progress import Progress
+from graphspace.report import write_report
 from graphspace.sample.stage import sample_stage
 from graphspace.spec import Spec
 from graphspace.store import Store, create_store, describe_spec_change, open_store
@@ -28,7 +29,8 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
     Stages: zoo (train every population, record its checkpoints), graphs (each checkpoint's canonical
     neuron-edge graph), learn (the weight space and its ablations; embeddings; reconstruction quality), probe
     (results and hyperparameters predicted from the frozen embeddings, against the baselines), sample (models
-    for the spec's target accuracies, evaluated, against the baselines).
+    for the spec's target accuracies, evaluated, against the baselines), report (report.md and its figures,
+    beside the store: see `graphspace.report.write_report`).
     """
     path = Path(store) if store is not None else spec.store_path
     datasets = load_datasets(spec.datasets)
@@ -58,6 +60,7 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
     learn_stage(zoo_store, spec, datasets, progress)
     probe_stage(zoo_store, spec, progress)
     sample_stage(zoo_store, spec, datasets, progress)
+    write_report(zoo_store, progress)
     return zoo_store
 
 

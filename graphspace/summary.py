@@ -39,13 +39,9 @@ def accuracy_by_hyperparameter(metadata: pl.DataFrame, spec: Spec) -> dict[str, 
     final = final_checkpoints(metadata)
     tables = {}
     for name, variation in spec.zoo.vary.varied().items():
-        frame = final
-        if not isinstance(variation, list) and final[name].n_unique() > 4:
-            breaks, labels = _quartile_bins(final[name])
-            bins = np.searchsorted(breaks, final[name].to_numpy(), side="left")  # (a, b] intervals
-            frame = final.with_columns(pl.Series(name, labels).gather(bins).cast(pl.Enum(labels)))
         tables[name] = (
-            frame.group_by(name)
+            grouped(final, name, isinstance(variation, list))
+            .group_by(name)
             .agg(
                 pl.len().alias("models"),
                 pl.col("test_accuracy").mean().alias("acc_mean"),
@@ -55,6 +51,16 @@ def accuracy_by_hyperparameter(metadata: pl.DataFrame, spec: Spec) -> dict[str, 
             .sort(name)
         )
     return tables
+
+
+def grouped(frame: pl.DataFrame, name: str, categorical: bool) -> pl.DataFrame:
+    """`frame` with column `name` replaced by its group: the value itself for a hyperparameter drawn from a list
+    (or one with at most 4 values), otherwise its quartile bin, an ordered Enum of readable labels."""
+    if categorical or frame[name].n_unique() <= 4:
+        return frame
+    breaks, labels = _quartile_bins(frame[name])
+    bins = np.searchsorted(breaks, frame[name].to_numpy(), side="left")  # (a, b] intervals
+    return frame.with_columns(pl.Series(name, labels).gather(bins).cast(pl.Enum(labels)))
 
 
 def _quartile_bins(values: pl.Series) -> tuple[list[float], list[str]]:

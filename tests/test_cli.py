@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 import graphspace
 from graphspace.cli import main
+from graphspace.report import sections
 from tests.conftest import SPECS
 
 
@@ -17,13 +21,61 @@ def test_run_then_info_on_the_tiny_spec(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["run", str(SPECS / "tiny.yaml"), "--store", str(store)])
     assert result.exit_code == 0, result.output
-    assert "zoo of tiny" in result.output and "digits" in result.output
+    assert "zoo by dataset" in result.output and "digits" in result.output
+    assert f"report: {tmp_path / 'tiny.report' / 'report.md'}" in result.output
     result = runner.invoke(main, ["info", str(store)])
     assert result.exit_code == 0, result.output
     assert "8 of 8 models, 32 of 32 rows" in result.output
     assert "32 of 32 rows have their canonical graph" in result.output
     for hyperparameter in ("init", "activation", "dropout", "weight_decay", "lr"):
         assert f"test accuracy by {hyperparameter}" in result.output
+
+
+def test_info_json_holds_the_counts_and_every_table_of_the_store(tiny_store: graphspace.Store) -> None:
+    result = CliRunner().invoke(main, ["info", str(tiny_store.path), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["models"], summary["rows"], summary["graphed_rows"]) == (8, 32, 32)
+    assert summary["stages"] == ["learn", "probe", "sample"]
+    assert set(summary["tables"]) == {s.key for s in sections(tiny_store)}
+    probes = tiny_store.probes()
+    assert [row["target"] for row in summary["tables"]["probes"]] == probes["target"].to_list()
+    shown = [row["embedding_linear"] for row in summary["tables"]["probes"]]
+    expected = probes["embedding_linear"].fill_nan(None).to_list()
+    assert shown == expected  # NaN (an undefined tau) becomes null: the output is strict JSON
+
+
+def test_report_command_regenerates_the_report(tiny_store: graphspace.Store, tmp_path: Path) -> None:
+    store = shutil.copytree(tiny_store.path, tmp_path / "tiny.zarr")
+    result = CliRunner().invoke(main, ["report", str(store), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(tmp_path / "tiny.report" / "report.md")
+    assert "## Sampling models for a target" in (tmp_path / "tiny.report" / "report.md").read_text()
+
+
+def test_export_saves_checkpoints_that_load_back_as_the_same_models(
+    tiny_store: graphspace.Store, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(main, ["export", str(tiny_store.path), "--ids", "3,10-11", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    inputs = torch.randn(5, 1, 8, 8)
+    for i in (3, 10, 11):
+        model = graphspace.load_model(tmp_path / f"model_{i}.safetensors")
+        torch.testing.assert_close(model(inputs), tiny_store.model(i)(inputs))
+        saved = json.loads((tmp_path / f"model_{i}.json").read_text())
+        assert saved["id"] == i and saved["test_accuracy"] == tiny_store.metadata()["test_accuracy"][i]
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"), [("3,999", "no checkpoint with id 999; its ids are 0..31"), ("3-a", "comma-separated")]
+)
+def test_export_of_unknown_ids_writes_nothing(
+    tiny_store: graphspace.Store, tmp_path: Path, ids: str, message: str
+) -> None:
+    out = tmp_path / "models"
+    result = CliRunner().invoke(main, ["export", str(tiny_store.path), "--ids", ids, "--out", str(out)])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not out.exists()
 
 
 def test_info_without_a_store_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -157,7 +157,12 @@ def sample_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progres
 
 
 def query(
-    store: Store, accuracy: float, dataset: str | None = None, n: int = 16, seed: int = 0
+    store: Store,
+    accuracy: float,
+    dataset: str | None = None,
+    n: int = 16,
+    seed: int = 0,
+    progress: Progress | None = None,
 ) -> tuple[Samples, list[nn.Sequential]]:
     """Sample `n` models per method for a target accuracy on `dataset` (default: the store's first dataset),
     evaluated; returns the samples and the runnable models of the default sampler."""
@@ -167,7 +172,7 @@ def query(
     if name not in known:
         raise StoreError(f"query: dataset {name!r} is not in store {store.path}; it has {', '.join(known)}.")
     datasets = load_datasets([d for d in spec.datasets if d.name in _with_bases(spec, name)])
-    samples = sample_targets(store, datasets, [(name, accuracy)], n, seed)
+    samples = sample_targets(store, datasets, [(name, accuracy)], n, seed, progress)
     default = (samples.frame["method"] == DEFAULT).to_list()
     features = [f for f, keep in zip(samples.features, default, strict=True) if keep]
     picked = Samples(samples.frame.filter(pl.Series(default)), features, [])

@@ -1,0 +1,82 @@
+"""The tables that describe a store, each with its title: what `graphspace run` and `info` print, what `info
+--json` emits and what the report shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from graphspace.learn.quality import by_checkpoint, summarize
+from graphspace.learn.retrieval import dataset_retrieval
+from graphspace.sample.stage import alignment, summarize_samples
+from graphspace.store import Store
+from graphspace.summary import accuracy_by_hyperparameter, zoo_summary
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of a store's summary.
+
+    Attributes:
+        key: a stable name (the key in `graphspace info --json`).
+        title: what the table shows, for people.
+        frame: the table.
+    """
+
+    key: str
+    title: str
+    frame: pl.DataFrame
+
+
+def sections(store: Store, hyperparameters: bool = True) -> list[Section]:
+    """The store's tables, stage by stage, for the stages it has finished: the zoo by dataset (and, with
+    `hyperparameters`, test accuracy by each varied hyperparameter), reconstruction quality, the nearest dataset
+    embeddings, the probe table, and the sampled models with their prompt alignment."""
+    metadata = store.metadata()
+    if metadata.is_empty():
+        return []
+    found = [Section("zoo", "zoo by dataset (acc: last-checkpoint test accuracy)", zoo_summary(metadata))]
+    if hyperparameters:
+        for name, table in accuracy_by_hyperparameter(metadata, store.spec).items():
+            found.append(Section(f"accuracy_by_{name}", f"last-checkpoint test accuracy by {name}", table))
+    if store.learned():
+        quality = store.reconstruction()
+        found += [
+            Section(
+                "reconstruction",
+                "reconstruction of the held-out test models (medians; final: each model's last unpruned checkpoint)",
+                summarize(quality, metadata),
+            ),
+            Section(
+                "reconstruction_by_checkpoint", "main: medians by kind of test row", by_checkpoint(quality, metadata)
+            ),
+        ]
+        nearest = dataset_retrieval(store.nearest_datasets())
+        if nearest.height:
+            found.append(
+                Section("nearest_dataset", "nearest dataset embedding to each model's weight embedding", nearest)
+            )
+    if store.probed():
+        found.append(
+            Section(
+                "probes",
+                "properties of the held-out test rows predicted from weights (R², Kendall's tau, accuracy)",
+                store.probes(),
+            )
+        )
+    if store.sampled():
+        samples = store.samples()
+        found += [
+            Section(
+                "samples",
+                "sampled models per target and method (medians)",
+                summarize_samples(samples).drop("target"),
+            ),
+            Section(
+                "alignment",
+                "prompt alignment over all targets: R² of achieved against target accuracy",
+                alignment(samples),
+            ),
+        ]
+    return found
