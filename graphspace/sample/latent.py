@@ -26,15 +26,16 @@ def neighbor_kde(zoo: ZooLatents, accuracy: float, n: int, rng: np.random.Genera
     return centers[rng.integers(len(centers), size=n)] + bandwidth * rng.standard_normal((n, zoo.z.shape[1]))
 
 
-def linear_gaussian(zoo: ZooLatents, accuracy: float, n: int, rng: np.random.Generator) -> np.ndarray:
+def linear_gaussian(zoo: ZooLatents, accuracy: float | np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, latent) draws from z ~ N(B [1, a, a²], Σ): B by least squares on the rows, Σ the Ledoit-Wolf covariance
-    of the residuals."""
+    of the residuals; `accuracy` is one target for all draws or (n,) targets, one each."""
     design = np.stack([np.ones_like(zoo.accuracy), zoo.accuracy, zoo.accuracy**2], axis=1)
     coefficients, *_ = np.linalg.lstsq(design, zoo.z, rcond=None)
     residuals = zoo.z - design @ coefficients
     covariance = LedoitWolf().fit(residuals).covariance_
-    mean = np.array([1.0, accuracy, accuracy**2]) @ coefficients
-    return rng.multivariate_normal(mean, covariance, size=n)
+    a = np.broadcast_to(np.asarray(accuracy, dtype=np.float64), (n,))
+    mean = np.stack([np.ones(n), a, a**2], axis=1) @ coefficients  # (n, latent)
+    return mean + rng.multivariate_normal(np.zeros(zoo.z.shape[1]), covariance, size=n)
 
 
 def unconditional_kde(zoo: ZooLatents, n: int, rng: np.random.Generator) -> np.ndarray:

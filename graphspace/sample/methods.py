@@ -11,16 +11,40 @@ import torch
 
 from graphspace.learn.examples import Architecture
 from graphspace.learn.space import LearnedSpace
-from graphspace.sample.latent import CONDITIONAL, ZooLatents, unconditional_kde
+from graphspace.sample.evaluation import model_of
+from graphspace.sample.latent import CONDITIONAL, ZooLatents, linear_gaussian, unconditional_kde
 
 NOISE_SCALES = (0.05, 0.1, 0.2, 0.4, 0.8)  # noisy retrieval: Gaussian noise in units of each parameter group's spread
 AVERAGED = 5  # zoo models in a k-nearest average
+CANDIDATES = 8  # screened sampling: candidates decoded per model kept
+GAP_NEIGHBORS = 16  # zoo rows whose median generalization gap calibrates screening
+CONDITION_JITTER = 0.05  # screened sampling, round two: spread of the conditions, relative to the zoo's range
+
+
+@dataclass(frozen=True)
+class Screening:
+    """Inputs and labels from a dataset's *training* split on which candidate models are screened (the test split,
+    on which samples are judged, stays unseen)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    @torch.no_grad()
+    def accuracy(self, architecture: Architecture, features: torch.Tensor, activations: list[str]) -> np.ndarray:
+        """(n,) accuracy on the screening inputs of the models given by (n, F) raw canonical features."""
+        return np.array(
+            [
+                float((model_of(architecture, f, a)(self.x).argmax(-1) == self.y).float().mean())
+                for f, a in zip(features, activations, strict=True)
+            ]
+        )
 
 
 @dataclass(frozen=True)
 class Pool:
     """What the methods draw on for one dataset: its train rows (examples rows), their embeddings, recorded test
-    accuracies, activations, and raw canonical features; the learned space; the architecture."""
+    accuracies, activations, raw canonical features and generalization gaps; the learned space; the architecture;
+    inputs of the dataset's training split to screen candidates on."""
 
     space: LearnedSpace
     architecture: Architecture
@@ -28,6 +52,8 @@ class Pool:
     latents: ZooLatents
     activations: list[str]
     features: torch.Tensor
+    gap: np.ndarray  # (rows,) recorded generalization gap (train - test accuracy)
+    screening: Screening
 
     def matching(self, accuracy: float, count: int) -> np.ndarray:
         """Indices (into the pool) of the `count` rows whose accuracy is nearest `accuracy`."""
@@ -48,6 +74,28 @@ Method = Callable[[Pool, float, int, np.random.Generator], tuple[torch.Tensor, l
 def conditional(name: str) -> Method:
     """A conditional latent sampler of `graphspace.sample.latent`, decoded."""
     return lambda pool, accuracy, n, rng: pool.decode(CONDITIONAL[name](pool.latents, accuracy, n, rng))
+
+
+def screened(pool: Pool, accuracy: float, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, list[str]]:
+    """Sample, then select on training data. The goal: the target plus the median generalization gap of the zoo
+    rows nearest the target (screening measures training accuracy). Round one decodes CANDIDATES * n / 2
+    embeddings from the linear-Gaussian prior conditioned at accuracies drawn uniformly over the zoo's range;
+    round two as many more, conditioned near the conditions of the n round-one candidates whose screening accuracy
+    came nearest the goal (decoded models lean toward high accuracy, so the condition that gives a target is not
+    the target). Of all candidates, the n nearest the goal are kept."""
+    half = CANDIDATES * n // 2
+    low, high = float(pool.latents.accuracy.min()), float(pool.latents.accuracy.max())
+    goal = accuracy + float(np.median(pool.gap[pool.matching(accuracy, GAP_NEIGHBORS)]))
+    conditions = rng.uniform(low, high, half)
+    features, activations = pool.decode(linear_gaussian(pool.latents, conditions, half, rng))
+    measured = pool.screening.accuracy(pool.architecture, features, activations)
+    best = conditions[np.argsort(np.abs(measured - goal), kind="stable")[:n]]
+    refined = np.clip(rng.choice(best, half) + CONDITION_JITTER * (high - low) * rng.standard_normal(half), low, high)
+    more, more_activations = pool.decode(linear_gaussian(pool.latents, refined, half, rng))
+    features, activations = torch.cat([features, more]), activations + more_activations
+    measured = np.concatenate([measured, pool.screening.accuracy(pool.architecture, more, more_activations)])
+    keep = np.argsort(np.abs(measured - goal), kind="stable")[:n]
+    return features[keep], [activations[i] for i in keep]
 
 
 def retrieval(pool: Pool, accuracy: float, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, list[str]]:

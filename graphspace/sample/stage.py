@@ -21,6 +21,7 @@ from torch import nn
 from graphspace.data import load_datasets
 from graphspace.data.dataset import Dataset
 from graphspace.errors import StoreError
+from graphspace.learn.examples import RESULTS
 from graphspace.learn.space import LearnedSpace, learned_space
 from graphspace.progress import Progress
 from graphspace.sample.evaluation import Zoo, canonical, evaluate, model_of
@@ -28,20 +29,24 @@ from graphspace.sample.latent import ZooLatents
 from graphspace.sample.methods import (
     NOISE_SCALES,
     Pool,
+    Screening,
     conditional,
     knn_average,
     noisy_retrieval,
     random_init,
     retrieval,
+    screened,
     unconditional,
 )
 from graphspace.spec import Spec
 from graphspace.store import Store
 
-DEFAULT = "linear_gaussian"  # the sampler `query` returns and saves: the better aligned of the two (README, Results)
+SCREEN_INPUTS = 1024  # training inputs each candidate of screened sampling is measured on
+DEFAULT = "screened"  # the sampler `query` returns and saves: the best aligned (README, Results)
 METHODS = {
     "neighbor_kde": conditional("neighbor_kde"),
     "linear_gaussian": conditional("linear_gaussian"),
+    "screened": screened,
     "retrieval": retrieval,
     "knn_average": knn_average,
     "unconditional_kde": unconditional,
@@ -97,7 +102,7 @@ def sample_targets(
     noisy: dict[float, list] = {s: [] for s in NOISE_SCALES}
     for t, (name, accuracy) in enumerate(targets):
         if name not in pools:
-            pools[name] = _pool(space, embeddings, name)
+            pools[name] = _pool(space, embeddings, name, datasets[name], seed)
             zoos[name] = _zoo(store, space, pools[name], name, seed)
         pool, zoo = pools[name], zoos[name]
         low, high = float(pool.latents.accuracy.min()), float(pool.latents.accuracy.max())
@@ -208,8 +213,9 @@ def alignment(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def _pool(space: LearnedSpace, embeddings: np.ndarray, name: str) -> Pool:
-    """The train rows of a dataset, with their stored embeddings (`embeddings`: row = id)."""
+def _pool(space: LearnedSpace, embeddings: np.ndarray, name: str, dataset: Dataset, seed: int) -> Pool:
+    """The train rows of a dataset, with their stored embeddings (`embeddings`: row = id), and SCREEN_INPUTS
+    inputs of its training split drawn with `seed`."""
     examples = space.examples
     if name not in examples.datasets:
         raise StoreError(
@@ -220,9 +226,18 @@ def _pool(space: LearnedSpace, embeddings: np.ndarray, name: str) -> Pool:
     (k,) = examples.architecture[rows].unique().tolist()
     z = embeddings[examples.ids[rows].numpy()]
     accuracy = examples.results[rows, 0].numpy().astype(np.float64)
+    gap = examples.results[rows, RESULTS.index("generalization_gap")].numpy().astype(np.float64)
     activations = [examples.activations[a] for a in examples.activation[rows].tolist()]
+    picked = torch.randperm(len(dataset.x_train), generator=torch.Generator().manual_seed(seed))[:SCREEN_INPUTS]
     return Pool(
-        space, examples.architectures[k], rows, ZooLatents(z, accuracy), activations, examples.raw_features(rows)
+        space,
+        examples.architectures[k],
+        rows,
+        ZooLatents(z, accuracy),
+        activations,
+        examples.raw_features(rows),
+        gap,
+        Screening(dataset.x_train[picked], dataset.y_train[picked]),
     )
 
 

@@ -17,6 +17,8 @@ from graphspace.learn.space import learned_space
 from graphspace.sample import DEFAULT, METHODS, alignment, summarize_samples
 from graphspace.sample.evaluation import model_of, predictions_on_test_split
 from graphspace.sample.latent import ZooLatents, linear_gaussian, neighbor_kde, unconditional_kde
+from graphspace.sample.methods import Pool, screened
+from graphspace.sample.stage import SCREEN_INPUTS, _pool
 
 
 def test_the_run_samples_every_target_with_every_method(tiny_store: graphspace.Store) -> None:
@@ -82,3 +84,53 @@ def test_conditional_samplers_follow_the_target() -> None:
             assert abs(np.median(recovered) - target) < 0.05
     z = unconditional_kde(zoo, 2000, rng)
     assert abs(z.mean(0) - zoo.z.mean(0)).max() < 0.05
+
+
+def test_linear_gaussian_takes_one_condition_per_draw() -> None:
+    rng = np.random.default_rng(0)
+    accuracy = rng.uniform(0.1, 0.9, size=400)
+    direction = rng.normal(size=8)
+    zoo = ZooLatents(accuracy[:, None] * direction + 0.01 * rng.normal(size=(400, 8)), accuracy)
+    z = linear_gaussian(zoo, np.repeat([0.2, 0.8], 32), 64, rng)
+    recovered = z @ direction / (direction @ direction)
+    assert abs(np.median(recovered[:32]) - 0.2) < 0.05 and abs(np.median(recovered[32:]) - 0.8) < 0.05
+
+
+class BiasedPool(Pool):
+    """A pool whose 'decoder' is biased toward good models: an embedding of condition c decodes to a model of test
+    accuracy 0.5 + 0.5 c (as graphspace's decoder leans high), and 2 points more on training inputs."""
+
+    def decode(self, z: np.ndarray) -> tuple[torch.Tensor, list[str]]:
+        c = z @ self.direction / (self.direction @ self.direction)
+        return torch.from_numpy(0.5 + 0.5 * c)[:, None], ["relu"] * len(z)
+
+
+class TrainingAccuracy:
+    """Screening that reads the biased pool's models: their test accuracy plus the 2-point gap."""
+
+    def accuracy(self, architecture: object, features: torch.Tensor, activations: list[str]) -> np.ndarray:
+        return features[:, 0].numpy() + 0.02
+
+
+def test_screening_finds_models_of_the_target_accuracy_from_a_biased_decoder() -> None:
+    rng = np.random.default_rng(0)
+    accuracy = rng.uniform(0.1, 0.9, size=400)
+    direction = rng.normal(size=8)
+    latents = ZooLatents(accuracy[:, None] * direction + 0.01 * rng.normal(size=(400, 8)), accuracy)
+    pool = BiasedPool(None, None, None, latents, [], None, np.full(400, 0.02), TrainingAccuracy())
+    object.__setattr__(pool, "direction", direction)
+    for target in (0.6, 0.8):
+        unscreened, _ = pool.decode(linear_gaussian(latents, target, 16, rng))
+        assert abs(float(unscreened.median()) - target) > 0.05  # the bias the screening has to undo
+        kept, activations = screened(pool, target, 16, rng)
+        assert len(kept) == len(activations) == 16
+        assert abs(kept[:, 0].numpy() - target).max() < 0.02  # every kept model within 2 points
+
+
+def test_screening_inputs_come_from_the_training_split(tiny_store: graphspace.Store) -> None:
+    data = load_datasets(tiny_store.spec.datasets)["digits"]
+    space = learned_space(tiny_store)
+    pool = _pool(space, tiny_store.embeddings()["embedding"].to_numpy(), "digits", data, seed=0)
+    assert len(pool.screening.x) == min(SCREEN_INPUTS, len(data.x_train))
+    train_rows = {tuple(x.flatten().tolist()) for x in data.x_train}
+    assert all(tuple(x.flatten().tolist()) in train_rows for x in pool.screening.x)
