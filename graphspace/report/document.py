@@ -68,6 +68,7 @@ def _figures(store: Store) -> list[tuple[str, str, Callable[[], Figure]]]:
         embedded = metadata.join(store.embeddings(), on="id").sort("id")
         several = [ProbeTarget("dataset", "categorical")] if metadata["dataset"].n_unique() > 1 else []
         colorings = [*targets, *several]
+        figures.append(("Learned space", "reconstruction.png", lambda: plots.reconstruction(store.reconstruction())))
         figures.append(
             (
                 "Learned space",

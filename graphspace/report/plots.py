@@ -98,6 +98,23 @@ def embedding_map(metadata: pl.DataFrame, embeddings: np.ndarray, colorings: lis
     return figure
 
 
+def reconstruction(quality: pl.DataFrame) -> Figure:
+    """Accuracy of each decoded held-out test model against its original's, one panel per method (the learned
+    variants and the baselines), with the diagonal that perfect reconstruction would follow."""
+    methods = quality["method"].unique(maintain_order=True).to_list()
+    figure, axes = _panels(len(methods), columns=len(methods), size=(3.4, 3.4))
+    for ax, method in zip(axes, methods, strict=False):
+        rows = quality.filter(pl.col("method") == method)
+        points = ax.scatter(
+            rows["original_accuracy"], rows["accuracy"], s=6, alpha=0.6, c=rows["agreement"], vmin=0, vmax=1
+        )
+        ax.plot([0, 1], [0, 1], color="black", linewidth=0.6, linestyle="--")
+        ax.set(title=method, xlabel="original test accuracy", ylabel="decoded test accuracy", xlim=(0, 1), ylim=(0, 1))
+    figure.colorbar(points, ax=axes, label="agreement with the original")
+    figure.suptitle("Reconstruction of the held-out test models")
+    return figure
+
+
 def probe_results(probes: pl.DataFrame) -> Figure:
     """The probe table as grouped bars: one panel per metric, one group per target, one bar per method."""
     methods = probes.columns[2:]

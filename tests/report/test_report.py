@@ -18,7 +18,14 @@ from graphspace.report import plots, report_folder, sections, write_report
 from graphspace.sample import summarize_samples
 from tests.conftest import SPECS
 
-FIGURES = {"accuracy_by_hyperparameter.png", "training_curves.png", "embedding_pca.png", "probes.png", "sampling.png"}
+FIGURES = {
+    "accuracy_by_hyperparameter.png",
+    "training_curves.png",
+    "reconstruction.png",
+    "embedding_pca.png",
+    "probes.png",
+    "sampling.png",
+}
 
 
 def markdown_table(text: str, title: str) -> pl.DataFrame:
@@ -126,3 +133,15 @@ def test_embedding_map_projects_on_the_principal_components() -> None:
     singular = np.linalg.svd(z - z.mean(0), compute_uv=False)
     share = singular[0] ** 2 / (singular**2).sum()  # of all the variance, not just of two components
     assert accuracy_panel.get_xlabel() == f"PC1 ({share:.0%})"
+
+
+def test_the_reconstruction_figure_places_every_test_row_by_original_and_decoded_accuracy(
+    tiny_store: graphspace.Store,
+) -> None:
+    quality = tiny_store.reconstruction()
+    figure = plots.reconstruction(quality)
+    panels = [ax for ax in figure.axes if ax.get_title()]  # the colorbar has no title
+    assert [ax.get_title() for ax in panels] == quality["method"].unique(maintain_order=True).to_list()
+    for ax in panels:
+        rows = quality.filter(pl.col("method") == ax.get_title())
+        np.testing.assert_allclose(ax.collections[0].get_offsets(), rows.select("original_accuracy", "accuracy"))
