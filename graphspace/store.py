@@ -376,10 +376,11 @@ class Store:
     def _learn(self) -> Path:
         return self.path / "learn"
 
-    def start_learning(self, learn: Learn) -> None:
-        """Make sure the learn group belongs to this `learn` section: create it, or start it over (deleting what
-        it holds) when it was made with another one."""
-        self._start_stage("learn", {"learn": learn.model_dump(mode="json")})
+    def start_learning(self, learn: Learn, design: int) -> None:
+        """Make sure the learn group belongs to this `learn` section and this `design` of the learned models (a
+        number that changes when their definition does, so old checkpoints are not resumed into new models):
+        create it, or start it over (deleting what it holds) when it was made with others."""
+        self._start_stage("learn", {"learn": learn.model_dump(mode="json"), "design": design})
 
     def learned(self) -> bool:
         """Whether the learn stage has finished."""

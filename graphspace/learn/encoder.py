@@ -6,11 +6,44 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import MessagePassing, global_mean_pool
+from torch_geometric.utils import scatter
 
+from graphspace.graph.network import EDGE_KINDS
 from graphspace.learn.batch import EDGE_TYPES, GraphBatch
 
 MAX_LAYERS = 64  # layer indices a model may have
 MAX_INDEX = 1024  # node indices within a layer that get their own embedding (larger ones share the last)
+LAYER_STATISTICS = 7  # per layer: incoming weights' mean, std, mean |w|, max |w|, share of zeros; biases' mean, std
+
+
+def layer_statistics(graphs: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Statistics of every (graph, layer) that has incoming edges: of its incoming (normalized, padded) weights,
+    mean, std, mean and max of |w| and the share of zeros (pruned weights, and the padding, which is the same for
+    every graph of an architecture), and of its nodes' biases, mean and std. Sums over a layer's weights do not
+    depend on the order of its neurons, so the statistics keep the encoder invariant.
+
+    Shapes:
+        -> statistics (S, LAYER_STATISTICS), graph (S,), layer (S,) for the S (graph, layer) pairs
+    """
+    forward = graphs.edge_type < len(EDGE_KINDS)  # each weight once, at the layer it feeds
+    target = graphs.edge_index[1, forward]
+    weights = graphs.edge_attr[forward]  # (E', G)
+    layer_key = graphs.batch * MAX_LAYERS + graphs.layer.clamp_max(MAX_LAYERS - 1)  # (N,)
+    keys, group = torch.unique(layer_key[target], return_inverse=True)
+    count = scatter(torch.full_like(weights[:, 0], weights.shape[1]), group, reduce="sum")
+    mean = scatter(weights.sum(1), group, reduce="sum") / count
+    square = scatter((weights**2).sum(1), group, reduce="sum") / count
+    magnitude = scatter(weights.abs().sum(1), group, reduce="sum") / count
+    largest = scatter(weights.abs().amax(1), group, reduce="max")
+    zeros = scatter((weights == 0).float().sum(1), group, reduce="sum") / count
+    nodes = torch.searchsorted(keys, layer_key).clamp_max(len(keys) - 1)
+    fed = keys[nodes] == layer_key  # nodes of a layer with incoming edges
+    bias_mean = scatter(graphs.bias[fed], nodes[fed], dim_size=len(keys), reduce="mean")
+    bias_square = scatter(graphs.bias[fed] ** 2, nodes[fed], dim_size=len(keys), reduce="mean")
+    spread = (square - mean**2).clamp_min(0).sqrt()
+    bias_spread = (bias_square - bias_mean**2).clamp_min(0).sqrt()
+    statistics = torch.stack([mean, spread, magnitude, largest, zeros, bias_mean, bias_spread], dim=1)
+    return statistics, keys // MAX_LAYERS, keys % MAX_LAYERS
 
 
 def mlp(*widths: int) -> nn.Sequential:
@@ -96,7 +129,9 @@ class WeightEncoder(nn.Module):
         self.edge_type = nn.Embedding(EDGE_TYPES, hidden)
         self.convs = nn.ModuleList(EdgeConv(hidden) for _ in range(layers))
         self.readout = mlp(hidden, 4 * hidden)
-        self.project = mlp(4 * hidden, 4 * hidden, latent)
+        self.layer_readout = mlp(LAYER_STATISTICS, 4 * hidden)
+        self.readout_layer = nn.Embedding(MAX_LAYERS, 4 * hidden)
+        self.project = mlp(8 * hidden, 4 * hidden, latent)
 
     def nodes(self, graphs: GraphBatch) -> torch.Tensor:
         """(N, hidden) node states after message passing."""
@@ -107,6 +142,10 @@ class WeightEncoder(nn.Module):
         return h
 
     def forward(self, graphs: GraphBatch) -> torch.Tensor:
-        """(B, latent) embeddings: node states read out and mean-pooled per graph."""
+        """(B, latent) embeddings: node states read out and mean-pooled per graph, beside each layer's weight
+        statistics read out (with the layer's embedding) and summed per graph."""
         pooled = global_mean_pool(self.readout(self.nodes(graphs)), graphs.batch, graphs.num_graphs)
-        return self.project(pooled)
+        statistics, graph, layer = layer_statistics(graphs)
+        per_layer = self.layer_readout(statistics) + self.readout_layer(layer)
+        layers = scatter(per_layer, graph, dim=0, dim_size=graphs.num_graphs, reduce="sum")
+        return self.project(torch.cat([pooled, layers], dim=-1))

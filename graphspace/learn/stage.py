@@ -23,7 +23,7 @@ from graphspace.learn.behavior import Probes, make_probes
 from graphspace.learn.codec import decode_rows, embed
 from graphspace.learn.conditions import sample_dataset
 from graphspace.learn.examples import RESULTS, Examples, load_examples
-from graphspace.learn.model import WeightSpace, WeightSpaceConfig
+from graphspace.learn.model import DESIGN, WeightSpace, WeightSpaceConfig
 from graphspace.learn.quality import QUALITY_SCHEMA, reconstruction_quality
 from graphspace.learn.retrieval import nearest_datasets
 from graphspace.learn.split import split_models
@@ -58,7 +58,7 @@ def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress
     """
     if store.graphed_populations() != store.committed_populations():
         raise StoreError(f"Store {store.path} has checkpoints without graphs; the graph stage must finish first.")
-    store.start_learning(spec.learn)
+    store.start_learning(spec.learn, DESIGN)
     if store.learned():
         return
     split = store.split()

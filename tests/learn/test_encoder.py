@@ -1,0 +1,51 @@
+"""The weight encoder's per-layer statistics: what they are, and that they ignore the order of neurons."""
+
+from __future__ import annotations
+
+import torch
+
+from graphspace.graph.network import EDGE_KINDS
+from graphspace.learn.batch import GraphBatch
+from graphspace.learn.encoder import layer_statistics
+
+
+def two_layer_batch(hidden_order: list[int]) -> GraphBatch:
+    """One 2-2-1 MLP (nodes: inputs 0, 1; hidden 2, 3; output 4), its hidden neurons listed in `hidden_order`."""
+    incoming = {2: [1.0, 0.0], 3: [-2.0, 3.0]}  # weights from inputs 0 and 1 into each hidden neuron
+    outgoing = {2: 0.5, 3: 0.0}  # hidden -> output
+    bias = {2: 0.1, 3: -0.1}
+    edges = []  # (source, target, weight)
+    for slot, neuron in zip((2, 3), hidden_order, strict=True):
+        edges += [(0, slot, incoming[neuron][0]), (1, slot, incoming[neuron][1]), (slot, 4, outgoing[neuron])]
+    sources, targets, weights = zip(*edges, strict=True)
+    forward = torch.tensor([sources, targets])
+    return GraphBatch(
+        bias=torch.tensor([0.0, 0.0, bias[hidden_order[0]], bias[hidden_order[1]], 0.3]),
+        layer=torch.tensor([0, 0, 1, 1, 2]),
+        index=torch.tensor([0, 1, 0, 1, 0]),
+        role=torch.tensor([0, 0, 1, 1, 2]),
+        edge_index=torch.cat([forward, forward.flip(0)], dim=1),  # reverse edges carry the same weights
+        edge_attr=torch.tensor(list(weights) * 2)[:, None],
+        edge_type=torch.tensor([0] * 6 + [len(EDGE_KINDS)] * 6),
+        batch=torch.zeros(5, dtype=torch.long),
+        num_graphs=1,
+    )
+
+
+def test_layer_statistics_describe_each_layers_incoming_weights_and_biases() -> None:
+    statistics, graph, layer = layer_statistics(two_layer_batch([2, 3]))
+    assert graph.tolist() == [0, 0] and layer.tolist() == [1, 2]
+    # hidden layer: weights 1, 0, -2, 3; biases 0.1, -0.1.  output layer: weights 0.5, 0; bias 0.3
+    expected = torch.tensor(
+        [
+            [0.5, 3.25**0.5, 1.5, 3.0, 0.25, 0.0, 0.1],
+            [0.25, 0.25, 0.25, 0.5, 0.5, 0.3, 0.0],
+        ]
+    )
+    torch.testing.assert_close(statistics, expected)
+
+
+def test_layer_statistics_do_not_depend_on_the_order_of_neurons() -> None:
+    torch.testing.assert_close(
+        layer_statistics(two_layer_batch([2, 3]))[0], layer_statistics(two_layer_batch([3, 2]))[0]
+    )
