@@ -88,6 +88,7 @@ def _open_or_create(path: Path, spec: Spec, fresh: bool, per_model: list[Bluepri
                 f"Store {path} was made from a different spec (sections that differ: {', '.join(changed)}); "
                 f"run with --fresh to replace it, or choose another store with --store."
             )
+        existing.record_spec(spec)
         return existing
     rows = rows_per_model(spec.zoo)
     layouts: dict[str, tuple[Blueprint, int]] = {}

@@ -184,8 +184,16 @@ class Store:
 
     @property
     def spec(self) -> Spec:
-        """The spec the store was made from."""
+        """The spec of the store's latest run (its zoo sections are those the store was made from)."""
         return Spec.model_validate(self.attributes["spec"])
+
+    def record_spec(self, spec: Spec) -> None:
+        """Record the spec of a run on this store, whose zoo sections (seed, datasets, zoo) must be the stored
+        ones: later sections (learn, probe, sample) may change between runs, and their stages start over."""
+        if describe_spec_change(self.attributes["spec"], spec):
+            raise StoreError(f"Store {self.path}: record_spec needs a spec of the same zoo.")
+        self._root.attrs.update({"spec": spec.model_dump(mode="json")})
+        self.__dict__.pop("attributes", None)  # the cached root attributes are stale
 
     # ------------------------------------------------------------------------------------------- table
     def scan(self) -> pl.LazyFrame:

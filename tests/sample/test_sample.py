@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from graphspace.sample.evaluation import model_of, predictions_on_test_split
 from graphspace.sample.latent import ZooLatents, linear_gaussian, neighbor_kde, unconditional_kde
 from graphspace.sample.methods import Pool, screened
 from graphspace.sample.stage import SCREEN_INPUTS, _pool
+from tests.conftest import SPECS
 
 
 def test_the_run_samples_every_target_with_every_method(tiny_store: graphspace.Store) -> None:
@@ -134,3 +136,15 @@ def test_screening_inputs_come_from_the_training_split(tiny_store: graphspace.St
     assert len(pool.screening.x) == min(SCREEN_INPUTS, len(data.x_train))
     train_rows = {tuple(x.flatten().tolist()) for x in data.x_train}
     assert all(tuple(x.flatten().tolist()) in train_rows for x in pool.screening.x)
+
+
+def test_a_rerun_with_new_targets_resamples_and_records_its_spec(tiny_store: graphspace.Store, tmp_path: Path) -> None:
+    shutil.copytree(tiny_store.path, tmp_path / "tiny.zarr")
+    spec_text = (SPECS / "tiny.yaml").read_text()
+    changed = tmp_path / "tiny.yaml"
+    changed.write_text(spec_text.replace("targets: [{accuracy: 0.6}, {accuracy: 0.9}]", "targets: [{accuracy: 0.7}]"))
+    store = graphspace.run(graphspace.load_spec(changed), tmp_path / "tiny.zarr")
+    assert [t.accuracy for t in store.spec.sample.targets] == [0.7]
+    assert graphspace.open_store(store.path).spec.sample == store.spec.sample
+    assert store.samples()["target_accuracy"].unique().to_list() == [0.7]
+    assert store.probes().equals(tiny_store.probes())  # the earlier stages are kept
