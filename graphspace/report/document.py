@@ -66,8 +66,8 @@ def _figures(store: Store) -> list[tuple[str, str, Callable[[], Figure]]]:
     ]
     if store.learned():
         embedded = metadata.join(store.embeddings(), on="id").sort("id")
-        several = [ProbeTarget("dataset", "categorical")] if metadata["dataset"].n_unique() > 1 else []
-        colorings = [*targets, *several]
+        several = metadata["dataset"].n_unique() > 1 and "dataset" not in {t.name for t in targets}
+        colorings = [*targets, *([ProbeTarget("dataset", "categorical")] if several else [])]
         figures.append(("Learned space", "reconstruction.png", lambda: plots.reconstruction(store.reconstruction())))
         figures.append(
             (
