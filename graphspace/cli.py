@@ -28,7 +28,7 @@ from graphspace.errors import GraphspaceError, SpecError, StoreError
 from graphspace.export import export_models, save_model
 from graphspace.pipeline import run as run_pipeline
 from graphspace.progress import Progress
-from graphspace.report import report_folder, sections, write_report
+from graphspace.report import Section, report_folder, sections, write_report
 from graphspace.sample.stage import DEFAULT, summarize_samples
 from graphspace.sample.stage import query as sample_query
 from graphspace.spec_reference import spec_reference
@@ -76,7 +76,7 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool, as_j
         except SpecError as error:  # a spec that validates but does not fit its data
             raise SpecError(f"Spec file {spec_path} does not fit its data: {error}") from None
     if as_json:
-        click.echo(json.dumps(_summary(store, hyperparameters=False)))
+        click.echo(json.dumps(_summary(store, sections(store, hyperparameters=False))))
     elif not quiet:
         for section in sections(store, hyperparameters=False):
             _print_frame(section.frame, section.title)
@@ -91,7 +91,8 @@ def info(store_path: Path | None, as_json: bool) -> None:
     """Summarize a store: counts, test accuracy by hyperparameter, and the tables of every finished stage
     (default: the store under store/)."""
     store = open_store(store_path) if store_path else _default_store()
-    summary = _summary(store, hyperparameters=True)
+    found = sections(store)
+    summary = _summary(store, found)
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -104,7 +105,7 @@ def info(store_path: Path | None, as_json: bool) -> None:
         f"{summary['graphed_rows']} of {summary['rows']} rows have their canonical graph (edge grid {store.graph_grid})"
     )
     console.print(f"stages finished: {', '.join(summary['stages']) or 'none'}")
-    for section in sections(store):
+    for section in found:
         _print_frame(section.frame, section.title)
 
 
@@ -210,8 +211,8 @@ def _progress_bar(quiet: bool) -> Iterator[Progress]:
         yield progress
 
 
-def _summary(store: Store, hyperparameters: bool) -> dict:
-    """Counts and every table of the store, as JSON-ready values (NaN as null)."""
+def _summary(store: Store, found: list[Section]) -> dict:
+    """Counts and the store's tables `found` (see `sections`), as JSON-ready values (NaN as null)."""
     metadata, plan = store.metadata(), store.attributes["plan"]
     finished = {"learn": store.learned(), "probe": store.probed(), "sample": store.sampled()}
     graphed = metadata.filter(pl.col("population").is_in(list(store.graphed_populations()))).height
@@ -225,7 +226,7 @@ def _summary(store: Store, hyperparameters: bool) -> dict:
         "planned_rows": plan["rows"],
         "graphed_rows": graphed,
         "stages": [stage for stage, done in finished.items() if done],
-        "tables": {s.key: s.frame.fill_nan(None).to_dicts() for s in sections(store, hyperparameters)},
+        "tables": {s.key: s.frame.fill_nan(None).to_dicts() for s in found},
     }
 
 

@@ -86,15 +86,21 @@ def screened(pool: Pool, accuracy: float, n: int, rng: np.random.Generator) -> t
     half = CANDIDATES * n // 2
     low, high = float(pool.latents.accuracy.min()), float(pool.latents.accuracy.max())
     goal = accuracy + float(np.median(pool.gap[pool.matching(accuracy, GAP_NEIGHBORS)]))
+
+    def candidates(conditions: np.ndarray) -> tuple[torch.Tensor, list[str], np.ndarray]:
+        features, activations = pool.decode(linear_gaussian(pool.latents, conditions, half, rng))
+        return features, activations, pool.screening.accuracy(pool.architecture, features, activations)
+
+    def nearest_goal(measured: np.ndarray) -> np.ndarray:
+        return np.argsort(np.abs(measured - goal), kind="stable")[:n]
+
     conditions = rng.uniform(low, high, half)
-    features, activations = pool.decode(linear_gaussian(pool.latents, conditions, half, rng))
-    measured = pool.screening.accuracy(pool.architecture, features, activations)
-    best = conditions[np.argsort(np.abs(measured - goal), kind="stable")[:n]]
+    features, activations, measured = candidates(conditions)
+    best = conditions[nearest_goal(measured)]
     refined = np.clip(rng.choice(best, half) + CONDITION_JITTER * (high - low) * rng.standard_normal(half), low, high)
-    more, more_activations = pool.decode(linear_gaussian(pool.latents, refined, half, rng))
+    more, more_activations, more_measured = candidates(refined)
     features, activations = torch.cat([features, more]), activations + more_activations
-    measured = np.concatenate([measured, pool.screening.accuracy(pool.architecture, more, more_activations)])
-    keep = np.argsort(np.abs(measured - goal), kind="stable")[:n]
+    keep = nearest_goal(np.concatenate([measured, more_measured]))
     return features[keep], [activations[i] for i in keep]
 
 
