@@ -40,9 +40,12 @@ class PopulationDropout:
     rates: list[float]
     generators: list[torch.Generator]
 
-    def __call__(self, h: torch.Tensor, model_axis: int, shape: tuple[int, ...]) -> torch.Tensor:
+    def __call__(
+        self, h: torch.Tensor, model_axis: int, shape: tuple[int, ...], width: int | None = None
+    ) -> torch.Tensor:
         """Apply to `h`, whose per-model slice has `shape` and whose models sit along `model_axis` of the
-        stacked masks (models folded into channels for conv maps)."""
+        stacked masks (models folded into channels for conv maps). A conv map whose models carry zero channels
+        of padding (`width` channels in all) has its real channels dropped as if there were no padding."""
         if not any(self.rates):
             return h
         models = len(self.rates)
@@ -52,6 +55,8 @@ class PopulationDropout:
                 mask = masks.select(model_axis, m)
                 torch.rand(shape, generator=generator, dtype=h.dtype, out=mask)
                 mask.sub_(rate).ceil_().mul_(1.0 / (1.0 - rate))  # 1/(1-p) where kept, 0 where dropped
+        if width is not None and width > shape[model_axis]:
+            masks = F.pad(masks.movedim(model_axis + 1, -1), (0, width - shape[model_axis])).movedim(-1, model_axis + 1)
         return h * masks.reshape(h.shape)
 
 
@@ -78,20 +83,25 @@ def forward(
     models, batch = params[0].shape[0], x.shape[0]
     weights = iter(params)
     h = x
+    width = 0  # channels per model of h, the real ones and any padding
     for i, conv in enumerate(blueprint.convs):
         weight, bias = next(weights), next(weights)
         if i == 0:
-            h = _shared_input_conv(x, weight, bias, conv, blueprint.pool_kind)
+            h = _shared_input_conv(x, weight, bias, conv, blueprint.pool_kind, activation)
+            width = conv.out_channels
         else:
-            weight = weight.reshape(-1, *weight.shape[2:])
-            h = F.conv2d(h, weight, bias.reshape(-1), conv.stride, conv.padding, groups=models)
-            h = _pool(h, conv.pool, blueprint.pool_kind)
-        h = act(h)
+            padded = _padded(conv.out_channels)
+            weight = F.pad(weight, (0, 0, 0, 0, 0, width - conv.in_channels, 0, padded - conv.out_channels))
+            bias = F.pad(bias, (0, padded - conv.out_channels))
+            h = F.conv2d(h, weight.flatten(0, 1), bias.reshape(-1), conv.stride, conv.padding, groups=models)
+            h = act(_pool(h, conv.pool, blueprint.pool_kind))
+            width = padded
         if dropout is not None:
-            h = dropout(h, 1, (batch, conv.out_channels, *h.shape[2:]))
+            h = dropout(h, 1, (batch, conv.out_channels, *h.shape[2:]), width)
     if blueprint.convs:
         if blueprint.head == "global_avg":
             h = h.mean((2, 3))
+        h = h.reshape(batch, models, width, -1)[:, :, : blueprint.convs[-1].out_channels]
         h = h.reshape(batch, models, -1).transpose(0, 1)  # (P, B, F), each model's features in C,H,W order
     for i, _ in enumerate(blueprint.dense):
         weight, bias = next(weights), next(weights)
@@ -108,46 +118,73 @@ def forward(
     return h
 
 
-def _shared_input_conv(
-    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: Conv, pool_kind: str
-) -> torch.Tensor:
-    """conv -> pool of every model on one shared input, as one GEMM over the unfolded input.
+LANES, MOST_PADDING = 8, 2
 
-    The bias rides along as a column of ones in the patches (max and mean commute with adding it).
+
+def _padded(channels: int) -> int:
+    """Output channels per model that a grouped conv computes: `channels` rounded up to a multiple of LANES
+    where that adds at most MOST_PADDING zero channels. oneDNN's grouped convolutions run much faster on whole
+    lanes (forward and backward, measured on one core: 6 channels padded to 8 1.2x faster, 7 to 8 1.3x; padding more
+    channels costs more than it gains: 3 to 8 is 1.1x slower, 12 to 16 1.08x slower)."""
+    rounded = -(-channels // LANES) * LANES
+    return rounded if rounded - channels <= MOST_PADDING else channels
+
+
+def _shared_input_conv(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: Conv, pool_kind: str, activation: str
+) -> torch.Tensor:
+    """conv -> pool -> activation of every model on one shared input, as one GEMM over the unfolded input.
+
+    The bias rides along as a column of ones in the patches (max and mean commute with adding it). A ReLU after
+    a max pool is fused into the pooled product, so the largest activation map of the network is not read and
+    written again by a separate ReLU and its backward.
     Returns (B, P*C, H', W') in channels-last memory (models folded into channels)."""
     batch = x.shape[0]
     models, channels = weight.shape[:2]
     q = conv.pool
-    cols = F.unfold(x, conv.kernel, padding=conv.padding, stride=conv.stride)  # (B, K, Hc*Wc)
-    height, width = (conv_output_size(n, conv) for n in x.shape[2:])
-    cols = cols.view(batch, cols.shape[1], height, width)
-    out_h, out_w = height // q, width // q
-    patches = x.new_ones(q * q, batch, out_h, out_w, cols.shape[1] + 1)  # (Q, B, H', W', K + 1)
-    for offset, (di, dj) in enumerate((di, dj) for di in range(q) for dj in range(q)):
-        patches[offset, ..., :-1] = cols[:, :, di : di + q * out_h : q, dj : dj + q * out_w : q].permute(0, 2, 3, 1)
-    patches = patches.view(q * q, batch * out_h * out_w, -1)
+    out_h, out_w = (conv_output_size(n, conv) // q for n in x.shape[2:])
+    patches = _pooled_patches(x, conv).view(q * q, batch * out_h * out_w, -1)
     weight = torch.cat([weight.reshape(models * channels, -1), bias.reshape(-1, 1)], dim=1)  # (P*C, K + 1)
-    if pool_kind == "max" and q > 1:
-        z = _MaxPooledProduct.apply(patches, weight)
+    fused = pool_kind == "max" and q > 1
+    if fused:
+        z = _MaxPooledProduct.apply(patches, weight, activation == "relu")
     else:
         z = (patches @ weight.T).mean(0)  # (B*H'*W', P*C)
-    return z.view(batch, out_h, out_w, models * channels).permute(0, 3, 1, 2)
+    z = z.view(batch, out_h, out_w, models * channels).permute(0, 3, 1, 2)
+    return z if fused and activation == "relu" else activation_module(activation)(z)
+
+
+def _pooled_patches(x: torch.Tensor, conv: Conv) -> torch.Tensor:
+    """The conv's input patches grouped by pooling offset, with a column of ones for the bias:
+    (Q, B, H', W', C*k*k + 1), Q = pool * pool offsets in window order, patch entries in (C, kh, kw) order.
+    Gathered from a strided window view of the input in one copy."""
+    batch, channels = x.shape[:2]
+    k, q = conv.kernel, conv.pool
+    out_h, out_w = (conv_output_size(n, conv) // q for n in x.shape[2:])
+    padded = F.pad(x, (conv.padding,) * 4) if conv.padding else x
+    windows = padded.unfold(2, k, conv.stride).unfold(3, k, conv.stride)  # (B, C, Hc, Wc, k, k)
+    windows = windows[:, :, : q * out_h, : q * out_w].unflatten(2, (out_h, q)).unflatten(4, (out_w, q))
+    patches = x.new_ones(q, q, batch, out_h, out_w, channels * k * k + 1)
+    patches[..., :-1].unflatten(-1, (channels, k, k)).copy_(windows.permute(3, 5, 0, 2, 4, 1, 6, 7))
+    return patches.flatten(0, 1)
 
 
 BLOCK_FLOATS = 2**19  # rows of the pooled first-layer product handled at once, in floats (2 MB)
 
 
 class _MaxPooledProduct(torch.autograd.Function):
-    """max over pooling offsets q of patches[q] @ weight.T, without holding all offsets' products at once.
+    """max over pooling offsets q of patches[q] @ weight.T, without holding all offsets' products at once,
+    optionally rectified (ReLU).
 
     Ties go to the first offset in window order, as in max_pool2d. Patches get no gradient (they are the
     input); the weight's gradient sums each offset's patches against the gradient of the positions it won.
     Rows are processed in blocks that stay in cache, and the winning offset is tracked in float arithmetic
-    (winner = max(winner, q * sign(product - best))): on CPU, ops on bool masks are several times slower.
+    (winner = max(winner, q * [product > best]), comparisons written into float tensors): on CPU, ops on bool
+    masks are several times slower.
     """
 
     @staticmethod
-    def forward(ctx, patches: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # (Q, N, K), (M, K)
+    def forward(ctx, patches: torch.Tensor, weight: torch.Tensor, rectify: bool) -> torch.Tensor:  # (Q,N,K), (M,K)
         track = ctx.needs_input_grad[1]
         rows, offsets = patches.shape[1], patches.shape[0]
         best = patches.new_empty(rows, weight.shape[0])  # (N, M)
@@ -165,29 +202,33 @@ class _MaxPooledProduct(torch.autograd.Function):
             for q in range(1, offsets):
                 torch.mm(patches[q, start:stop], weight.T, out=product_rows)
                 if track:
-                    torch.sub(product_rows, best_rows, out=step_rows).sign_().mul_(q)
+                    torch.gt(product_rows, best_rows, out=step_rows).mul_(q)
                     torch.maximum(winner[start:stop], step_rows, out=winner[start:stop])
                 torch.maximum(best_rows, product_rows, out=best_rows)
-        ctx.save_for_backward(patches, winner)
+            if rectify:
+                best_rows.clamp_(min=0)
+        ctx.save_for_backward(patches, winner, best if rectify else None)
         return best
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor, None]:
         # With R_q = grad * [winner >= q] and P_-1 = 0: sum_q (grad * [winner == q]).T @ P_q
-        # = sum_q R_q.T @ (P_q - P_q-1), and R_0 = grad. Three passes per offset instead of six.
-        patches, winner = ctx.saved_tensors
+        # = sum_q R_q.T @ (P_q - P_q-1): per offset, two elementwise passes and one GEMM.
+        patches, winner, rectified = ctx.saved_tensors
         rows = grad.shape[0]
         steps = torch.cat([patches[:1], patches[1:] - patches[:-1]])  # (Q, N, K)
-        grad_weight = grad.T @ steps[0]
+        grad_weight = grad.new_zeros(patches.shape[2], grad.shape[1])  # transposed: the faster GEMM shape on CPU
         block = max(1, BLOCK_FLOATS // grad.shape[1])
-        reached = grad.new_empty(min(block, rows), grad.shape[1])
+        reached, passed = (grad.new_empty(min(block, rows), grad.shape[1]) for _ in range(2))
         for start in range(0, rows, block):
             stop = min(start + block, rows)
-            reached_rows = reached[: stop - start]
-            for q in range(1, patches.shape[0]):
-                torch.sub(winner[start:stop], q - 1, out=reached_rows).clamp_(0, 1).mul_(grad[start:stop])
-                grad_weight.addmm_(reached_rows.T, steps[q, start:stop])
-        return None, grad_weight
+            reached_rows, grad_rows = reached[: stop - start], grad[start:stop]
+            if rectified is not None:  # the ReLU passes gradient where its output is positive
+                grad_rows = torch.gt(rectified[start:stop], 0, out=passed[: stop - start]).mul_(grad_rows)
+            for q in range(patches.shape[0]):
+                torch.ge(winner[start:stop], q, out=reached_rows).mul_(grad_rows)
+                grad_weight.addmm_(steps[q, start:stop].T, reached_rows)
+        return None, grad_weight.T, None
 
 
 def _pool(h: torch.Tensor, window: int, kind: str) -> torch.Tensor:

@@ -40,8 +40,8 @@ def _train_with_torch_optim(bp, hyper: Hyper, data: Dataset, epochs: int) -> dic
 
 ARCHITECTURES = {
     "zoo cnn": (
-        CNNArchitecture(kind="cnn", channels=[4, 3, 2], kernel=[3, 3, 2], pool=[2, 2, 1]),
-        (1, 14, 14),
+        CNNArchitecture(kind="cnn", channels=[4, 6, 2], kernel=[3, 3, 2], pool=[2, 2, 1]),
+        (1, 14, 14),  # the 6-channel conv is computed with 2 channels of zero padding
     ),
     "avg-pooled strided cnn": (
         CNNArchitecture(
@@ -94,7 +94,7 @@ def test_population_matches_torch_optim_per_model(architecture: str, optimizer: 
 
 
 def test_model_with_dropout_is_the_same_alone_and_in_any_population() -> None:
-    bp = blueprint(CNNArchitecture(kind="cnn", channels=[4, 3], kernel=[3], pool=[2, 1], hidden=[8]), (1, 10, 10), 10)
+    bp = blueprint(CNNArchitecture(kind="cnn", channels=[4, 7], kernel=[3], pool=[2, 1], hidden=[8]), (1, 10, 10), 10)
     data = _toy_data((1, 10, 10))
     hypers = [
         Hyper(dataset="toy", dropout=rate, seed=seed, data_seed=1, batch_size=8, lr=1e-2)
@@ -105,6 +105,23 @@ def test_model_with_dropout_is_the_same_alone_and_in_any_population() -> None:
         alone = dict(train_population(bp, [hyper], data, 2, [2], dtype=torch.float64))[2]
         for stacked, single in zip(together, alone, strict=True):
             torch.testing.assert_close(stacked[m], single[0], rtol=1e-9, atol=1e-11)
+
+
+def test_shards_trained_side_by_side_equal_one_population() -> None:
+    bp = blueprint(CNNArchitecture(kind="cnn", channels=[4, 6], kernel=[3], pool=[2, 1], hidden=[8]), (1, 10, 10), 10)
+    data = _toy_data((1, 10, 10))
+    hypers = [
+        Hyper(dataset="toy", dropout=rate, seed=seed, data_seed=1, batch_size=8, lr=1e-2)
+        for seed, rate in enumerate([0.3, 0.0, 0.5, 0.1, 0.0])
+    ]
+    threads = torch.get_num_threads()
+    whole = dict(train_population(bp, hypers, data, 2, [0, 1, 2], dtype=torch.float64, shards=1))
+    sharded = dict(train_population(bp, hypers, data, 2, [0, 1, 2], dtype=torch.float64, shards=3))
+    assert torch.get_num_threads() == threads
+    assert whole.keys() == sharded.keys() == {0, 1, 2}
+    for epoch, params in whole.items():
+        for stacked, joined in zip(params, sharded[epoch], strict=True):
+            torch.testing.assert_close(joined, stacked, rtol=1e-9, atol=1e-11)
 
 
 def test_dropout_changes_training() -> None:
