@@ -145,13 +145,14 @@ def _shared_input_conv(
     out_h, out_w = (conv_output_size(n, conv) // q for n in x.shape[2:])
     patches = _pooled_patches(x, conv).view(q * q, batch * out_h * out_w, -1)
     weight = torch.cat([weight.reshape(models * channels, -1), bias.reshape(-1, 1)], dim=1)  # (P*C, K + 1)
-    fused = pool_kind == "max" and q > 1
-    if fused:
-        z = _MaxPooledProduct.apply(patches, weight, activation == "relu")
+    max_pooled = pool_kind == "max" and q > 1
+    rectified = max_pooled and activation == "relu"
+    if max_pooled:
+        z = _MaxPooledProduct.apply(patches, weight, rectified)
     else:
         z = (patches @ weight.T).mean(0)  # (B*H'*W', P*C)
     z = z.view(batch, out_h, out_w, models * channels).permute(0, 3, 1, 2)
-    return z if fused and activation == "relu" else activation_module(activation)(z)
+    return z if rectified else activation_module(activation)(z)
 
 
 def _pooled_patches(x: torch.Tensor, conv: Conv) -> torch.Tensor:
