@@ -11,14 +11,12 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numpy as np
 import polars as pl
 import torch
-from sklearn.decomposition import PCA
 
 from graphspace.data.dataset import Dataset
 from graphspace.errors import StoreError
-from graphspace.learn.batch import architecture_order, architecture_runs
+from graphspace.learn.baselines import best_model_baseline, best_train_rows, nearest_train_baseline, pca_baseline
 from graphspace.learn.behavior import Probes, make_probes
 from graphspace.learn.codec import decode_rows, embed
 from graphspace.learn.conditions import sample_dataset
@@ -79,6 +77,7 @@ def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress
     methods = {method: decode_rows(space, examples, test) for method, space in spaces.items()}
     methods["best_train_model"] = best_model_baseline(examples, test)
     methods["pca"] = pca_baseline(examples, test, spec.learn.latent)
+    methods["nearest_train_model"] = nearest_train_baseline(examples, datasets, test)
     quality = [  # every method decodes per architecture, in the same order of rows
         reconstruction_quality(examples, datasets, rows, {method: parts[n][1] for method, parts in methods.items()})
         for n, (rows, _) in enumerate(methods["main"])
@@ -146,19 +145,6 @@ def fit(
     return model
 
 
-def best_train_rows(examples: Examples) -> dict[tuple[int, int], int]:
-    """The most accurate train row of each (architecture, activation) that has train rows."""
-    train_rows = examples.rows("train")
-    best = {}
-    for k in range(len(examples.architectures)):
-        for activation in range(len(examples.activations)):
-            own = (examples.architecture[train_rows] == k) & (examples.activation[train_rows] == activation)
-            candidates = train_rows[own]
-            if len(candidates):
-                best[k, activation] = int(candidates[examples.results[candidates, 0].argmax()])
-    return best
-
-
 def set_templates(model: WeightSpace, examples: Examples) -> None:
     """Start each (architecture, activation) template of the decoder at the normalized features of the most
     accurate train model with that architecture and activation (zeros where there is none)."""
@@ -167,32 +153,3 @@ def set_templates(model: WeightSpace, examples: Examples) -> None:
             architecture = examples.architectures[k]
             template = examples.raw_features(torch.tensor([row]))[0] / architecture.scale
             model.decoder.templates[architecture.key][activation] = template
-
-
-def best_model_baseline(examples: Examples, rows: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Every row "decoded" as the decoder's starting template: the most accurate train model of its architecture
-    and activation. Returns (rows, raw features) per architecture like `decode_rows`."""
-    rows = architecture_order(examples, rows)
-    best = best_train_rows(examples)
-    out = []
-    for k, at in architecture_runs(examples, rows):
-        chosen = torch.tensor([best[k, a] for a in examples.activation[at].tolist()])
-        out.append((at, examples.raw_features(chosen)))
-    return out
-
-
-def pca_baseline(examples: Examples, rows: torch.Tensor, latent: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The simplest weight autoencoder: per architecture, PCA with `latent` components fitted on the train rows'
-    normalized features; returns (rows, reconstructed raw features) like `decode_rows`."""
-    rows = architecture_order(examples, rows)
-    out = []
-    train_rows = examples.rows("train")
-    for k, at in architecture_runs(examples, rows):
-        architecture = examples.architectures[k]
-        fit_rows = train_rows[examples.architecture[train_rows] == k]
-        fitted = examples.raw_features(fit_rows) / architecture.scale
-        pca = PCA(n_components=min(latent, *fitted.shape), svd_solver="full").fit(fitted.double().numpy())
-        normalized = (examples.raw_features(at) / architecture.scale).double().numpy()
-        restored = torch.from_numpy(pca.inverse_transform(pca.transform(normalized)).astype(np.float32))
-        out.append((at, restored * architecture.scale))
-    return out

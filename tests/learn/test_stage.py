@@ -33,7 +33,7 @@ def test_a_model_and_its_hidden_neuron_symmetries_have_one_embedding(tiny_store:
 def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: graphspace.Store) -> None:
     quality = tiny_store.reconstruction()
     test_ids = tiny_store.metadata().filter(pl.col("split") == "test")["id"].sort().to_list()
-    methods = ["main", "no_layer_norm", "no_behavior", "best_train_model", "pca"]
+    methods = ["main", "no_layer_norm", "no_behavior", "best_train_model", "pca", "nearest_train_model"]
     assert quality["method"].unique(maintain_order=True).to_list() == methods
     for method in methods:
         assert quality.filter(pl.col("method") == method)["id"].sort().to_list() == test_ids
@@ -45,11 +45,28 @@ def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: gr
     summary = summarize(quality, tiny_store.metadata())
     assert summary["method"].to_list() == methods
     test_models = tiny_store.metadata().filter(pl.col("split") == "test")["model"].n_unique()
-    assert summary["rows"].to_list() == [len(test_ids)] * 5 and summary["final_rows"].to_list() == [test_models] * 5
+    assert summary["rows"].to_list() == [len(test_ids)] * 6 and summary["final_rows"].to_list() == [test_models] * 6
     main = quality.filter(pl.col("method") == "main")
     assert summary["agreement"][0] == main["agreement"].median()
     kinds = by_checkpoint(quality, tiny_store.metadata())
     assert kinds["rows"].sum() == len(test_ids) and kinds.select("epoch", "prune_ratio").is_unique().all()
+
+
+def test_the_nearest_train_model_is_the_train_checkpoint_that_agrees_most(tiny_store: graphspace.Store) -> None:
+    data = load_datasets(tiny_store.spec.datasets)["digits"]
+    metadata = tiny_store.metadata()
+    quality = tiny_store.reconstruction()
+    train = metadata.filter(pl.col("split") == "train")
+    with torch.no_grad():
+        for row in quality.filter(pl.col("method") == "nearest_train_model").head(3).iter_rows(named=True):
+            original = tiny_store.model(row["id"])(data.x_test).argmax(1)
+            activation = metadata["activation"][row["id"]]
+            pool = train.filter(pl.col("activation") == activation)["id"].to_list()
+            best = max((tiny_store.model(i)(data.x_test).argmax(1) == original).double().mean().item() for i in pool)
+            assert row["agreement"] == pytest.approx(best, abs=1e-9)
+    baseline = quality.filter(pl.col("method") == "best_train_model").sort("id")["agreement"]
+    oracle = quality.filter(pl.col("method") == "nearest_train_model").sort("id")["agreement"]
+    assert (oracle >= baseline).all()  # the most accurate train model of the activation is in the oracle's pool
 
 
 def test_decoded_models_are_runnable_and_do_what_the_quality_table_says(tiny_store: graphspace.Store) -> None:
