@@ -15,6 +15,7 @@ import polars as pl
 import torch
 
 from graphspace.data.dataset import Dataset
+from graphspace.determinism import deterministic
 from graphspace.errors import StoreError
 from graphspace.learn.baselines import best_model_baseline, best_train_rows, nearest_train_baseline, pca_baseline
 from graphspace.learn.behavior import Probes, make_probes
@@ -48,6 +49,7 @@ def objective(learn: Learn, seed: int, variant: str) -> Objective:
     return dataclasses.replace(main, **changes)
 
 
+@deterministic()
 def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress: Progress | None = None) -> None:
     """Run (or resume, or skip when done) the learn stage of `spec` on `store`.
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from graphspace.determinism import deterministic
 from graphspace.learn.examples import load_examples
 from graphspace.probe.estimators import gbt_probe, linear_probe, scores
 from graphspace.probe.features import flat_weights, statnn_features
@@ -53,6 +54,7 @@ def probe(store: Store) -> pl.DataFrame:
     return store.probes()
 
 
+@deterministic()
 def probe_stage(store: Store, spec: Spec, progress: Progress | None = None) -> None:
     """Run (or skip when done) the probe stage of `spec` on a store whose learn stage has finished."""
     store.start_probing(spec.probe)

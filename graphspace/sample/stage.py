@@ -20,6 +20,7 @@ from torch import nn
 
 from graphspace.data import load_datasets
 from graphspace.data.dataset import Dataset
+from graphspace.determinism import deterministic
 from graphspace.errors import StoreError
 from graphspace.learn.examples import RESULTS
 from graphspace.learn.space import LearnedSpace, learned_space
@@ -85,6 +86,7 @@ class Samples:
         ]
 
 
+@deterministic()
 def sample_targets(
     store: Store,
     datasets: dict[str, Dataset],
