@@ -6,6 +6,9 @@ import pytest
 import torch
 
 from graphspace.determinism import deterministic
+from graphspace.learn.stage import learn_stage
+from graphspace.probe.stage import probe_stage
+from graphspace.sample.stage import sample_targets
 
 
 def test_accumulating_writes_repeat_exactly_with_two_threads() -> None:
@@ -49,10 +52,6 @@ class _Probe:
 
 
 def test_the_learned_stages_run_with_deterministic_algorithms_on() -> None:
-    from graphspace.learn.stage import learn_stage
-    from graphspace.probe.stage import probe_stage
-    from graphspace.sample.stage import sample_targets
-
     calls = [
         lambda store: learn_stage(store, None, {}),
         lambda store: probe_stage(store, None),

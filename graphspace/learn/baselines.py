@@ -65,10 +65,10 @@ def nearest_train_baseline(
     behavior, so it bounds what any decoder that can only reproduce zoo-like models reaches."""
     rows = architecture_order(examples, rows)
     train_rows = examples.rows("train")
+    kinds = torch.stack([examples.dataset, examples.activation], 1)  # (rows, 2): what a row is compared within
     out = []
     for k, at in architecture_runs(examples, rows):
         chosen = torch.empty_like(at)
-        kinds = torch.stack([examples.dataset, examples.activation], 1)
         for kind in kinds[at].unique(dim=0):
             own = (kinds[at] == kind).all(1).nonzero()[:, 0]
             pool = train_rows[(examples.architecture[train_rows] == k) & (kinds[train_rows] == kind).all(1)]
