@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import MessagePassing, global_mean_pool
+from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import scatter
 
 from graphspace.graph.network import EDGE_KINDS
@@ -13,6 +13,7 @@ from graphspace.learn.batch import EDGE_TYPES, GraphBatch
 
 MAX_LAYERS = 64  # layer indices a model may have
 MAX_INDEX = 1024  # node indices within a layer that get their own embedding (larger ones share the last)
+OUTPUT_ROLE = 2  # role code of output nodes (0 input, 1 hidden)
 LAYER_STATISTICS = 7  # per layer: incoming weights' mean, std, mean |w|, max |w|, share of zeros; biases' mean, std
 
 
@@ -44,6 +45,18 @@ def layer_statistics(graphs: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, to
     bias_spread = (bias_square - bias_mean**2).clamp_min(0).sqrt()
     statistics = torch.stack([mean, spread, magnitude, largest, zeros, bias_mean, bias_spread], dim=1)
     return statistics, keys // MAX_LAYERS, keys % MAX_LAYERS
+
+
+def pool_nodes(states: torch.Tensor, graphs: GraphBatch) -> torch.Tensor:
+    """Each graph's mean node state beside the mean state of its output nodes.
+
+    Shapes:
+        states (N, W) -> (B, 2 * W)
+    """
+    everything = scatter(states, graphs.batch, dim=0, dim_size=graphs.num_graphs, reduce="mean")
+    output = graphs.role == OUTPUT_ROLE
+    outputs = scatter(states[output], graphs.batch[output], dim=0, dim_size=graphs.num_graphs, reduce="mean")
+    return torch.cat([everything, outputs], dim=1)
 
 
 def mlp(*widths: int) -> nn.Sequential:
@@ -131,7 +144,7 @@ class WeightEncoder(nn.Module):
         self.readout = mlp(hidden, 4 * hidden)
         self.layer_readout = mlp(LAYER_STATISTICS, 4 * hidden)
         self.readout_layer = nn.Embedding(MAX_LAYERS, 4 * hidden)
-        self.project = mlp(8 * hidden, 4 * hidden, latent)
+        self.project = mlp(12 * hidden, 4 * hidden, latent)
 
     def nodes(self, graphs: GraphBatch) -> torch.Tensor:
         """(N, hidden) node states after message passing."""
@@ -142,9 +155,12 @@ class WeightEncoder(nn.Module):
         return h
 
     def forward(self, graphs: GraphBatch) -> torch.Tensor:
-        """(B, latent) embeddings: node states read out and mean-pooled per graph, beside each layer's weight
-        statistics read out (with the layer's embedding) and summed per graph."""
-        pooled = global_mean_pool(self.readout(self.nodes(graphs)), graphs.batch, graphs.num_graphs)
+        """(B, latent) embeddings: node states read out and mean-pooled per graph, and over its output nodes
+        alone, beside each layer's weight statistics read out (with the layer's embedding) and summed per graph.
+
+        The output nodes' own mean keeps the few output neurons, which say most directly what a network was
+        trained to predict, from being averaged away among the many hidden ones."""
+        pooled = pool_nodes(self.readout(self.nodes(graphs)), graphs)
         statistics, graph, layer = layer_statistics(graphs)
         per_layer = self.layer_readout(statistics) + self.readout_layer(layer)
         layers = scatter(per_layer, graph, dim=0, dim_size=graphs.num_graphs, reduce="sum")

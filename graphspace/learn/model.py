@@ -13,8 +13,9 @@ from graphspace.learn.conditions import DatasetEncoder, ResultEncoder
 from graphspace.learn.decoder import WeightDecoder
 from graphspace.learn.encoder import WeightEncoder, mlp
 
-DESIGN = 2  # the definition of the learned models; raise it when a change makes old checkpoints unloadable
-# (2: the encoder reads per-layer weight statistics out beside its pooled node states)
+DESIGN = 3  # the definition of the learned models; raise it when a change makes old checkpoints unloadable
+# (2: the encoder reads per-layer weight statistics out beside its pooled node states; 3: beside the mean over
+# all nodes, it reads the mean over the output nodes)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The weight encoder's per-layer statistics: what they are, and that they ignore the order of neurons."""
+"""The weight encoder's readouts: per-layer statistics (what they are, and that they ignore the order of neurons)
+and node states pooled over all nodes and over the outputs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import torch
 
 from graphspace.graph.network import EDGE_KINDS
 from graphspace.learn.batch import GraphBatch
-from graphspace.learn.encoder import layer_statistics
+from graphspace.learn.encoder import layer_statistics, pool_nodes
 
 
 def two_layer_batch(hidden_order: list[int]) -> GraphBatch:
@@ -49,3 +50,9 @@ def test_layer_statistics_do_not_depend_on_the_order_of_neurons() -> None:
     torch.testing.assert_close(
         layer_statistics(two_layer_batch([2, 3]))[0], layer_statistics(two_layer_batch([3, 2]))[0]
     )
+
+
+def test_node_states_are_averaged_over_all_nodes_and_over_the_outputs_alone() -> None:
+    graphs = two_layer_batch([2, 3])  # nodes 0..4: inputs 0, 1; hidden 2, 3; output 4
+    states = torch.tensor([[1.0], [3.0], [10.0], [20.0], [-7.0]])
+    torch.testing.assert_close(pool_nodes(states, graphs), torch.tensor([[27.0 / 5, -7.0]]))
