@@ -29,7 +29,7 @@ class GraphBatch:
         bias: (N,) normalized node bias (0 for inputs).
         layer: (N,) layer of each node.
         index: (N,) index within the layer (position of an input or output, canonical rank if hidden).
-        role: (N,) 0 input, 1 hidden, 2 output.
+        role: (N,) index into `examples.ROLES` (0 input, 1 hidden, 2 output).
         edge_index: (2, E) source and target nodes.
         edge_attr: (E, G) normalized, padded edge weights.
         edge_type: (E,) kind code, plus len(EDGE_KINDS) for reverse edges.

@@ -10,10 +10,10 @@ from torch_geometric.utils import scatter
 
 from graphspace.graph.network import EDGE_KINDS
 from graphspace.learn.batch import EDGE_TYPES, GraphBatch
+from graphspace.learn.examples import ROLES
 
 MAX_LAYERS = 64  # layer indices a model may have
 MAX_INDEX = 1024  # node indices within a layer that get their own embedding (larger ones share the last)
-OUTPUT_ROLE = 2  # role code of output nodes (0 input, 1 hidden)
 LAYER_STATISTICS = 7  # per layer: incoming weights' mean, std, mean |w|, max |w|, share of zeros; biases' mean, std
 
 
@@ -54,7 +54,7 @@ def pool_nodes(states: torch.Tensor, graphs: GraphBatch) -> torch.Tensor:
         states (N, W) -> (B, 2 * W)
     """
     everything = scatter(states, graphs.batch, dim=0, dim_size=graphs.num_graphs, reduce="mean")
-    output = graphs.role == OUTPUT_ROLE
+    output = graphs.role == ROLES.index("output")
     outputs = scatter(states[output], graphs.batch[output], dim=0, dim_size=graphs.num_graphs, reduce="mean")
     return torch.cat([everything, outputs], dim=1)
 
@@ -81,7 +81,7 @@ class NodeSlots(nn.Module):
         super().__init__()
         self.layer = nn.Embedding(MAX_LAYERS, hidden)
         self.index = nn.Embedding(MAX_INDEX, hidden)
-        self.role = nn.Embedding(3, hidden)
+        self.role = nn.Embedding(len(ROLES), hidden)
 
     def forward(self, layer: torch.Tensor, index: torch.Tensor, role: torch.Tensor) -> torch.Tensor:
         """(N, hidden) slot embeddings."""

@@ -19,6 +19,7 @@ from graphspace.zoo.architecture import Blueprint
 
 RESULTS = ("test_accuracy", "test_loss", "generalization_gap", "epoch")  # what the result encoder reads
 SPLITS = ("train", "val", "test", "holdout")  # holdout: models of datasets kept out of training entirely
+ROLES = ("input", "hidden", "output")  # what a node is; its code is the index here
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +58,7 @@ class Architecture:
 
     @cached_property
     def node_role(self) -> torch.Tensor:
-        """(N,) 0 for input nodes, 1 for hidden, 2 for outputs."""
+        """(N,) each node's role, as an index into ROLES."""
         layer = self.skeleton.node_layer
         return (layer > 0).long() + (layer == layer.max()).long()
 
