@@ -423,9 +423,33 @@ class Store:
         )
 
     def learn_checkpoint(self, variant: str) -> dict[str, Any] | None:
-        """The last checkpoint of a learn variant ("main" or an ablation), or None."""
+        """The last checkpoint of a learn variant ("main" or an ablation), or None.
+
+        Raises:
+            StoreError: the file is there but cannot be read as a checkpoint (`unusable_checkpoint`).
+        """
         path = self._learn / f"{variant}.pt"
-        return torch.load(path, weights_only=False) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            checkpoint = torch.load(path, weights_only=False)
+        except Exception as error:  # torch.load raises whatever its unpickler meets
+            raise self.unusable_checkpoint(variant, error) from None
+        if not isinstance(checkpoint, dict) or not {"config", "model", "optimizer", "state"} <= checkpoint.keys():
+            raise self.unusable_checkpoint(variant, "it is not a dict of config, model, optimizer and state")
+        return checkpoint
+
+    def unusable_checkpoint(self, variant: str, reason: Exception | str) -> StoreError:
+        """The error about a learn checkpoint that cannot be read or does not fit the model it should restore."""
+        if isinstance(reason, Exception):
+            words = " ".join(str(reason).split())  # a state dict's mismatch spans lines
+            reason = f"{type(reason).__name__}: {words[:240]}{'...' if len(words) > 240 else ''}"
+        return StoreError(
+            f"Store {self.path}: the learn checkpoint {self._learn / f'{variant}.pt'} cannot be used ({reason}), so "
+            f"the learn stage can neither resume from it nor open the weight space it holds. It was damaged, or "
+            f"written by another version of graphspace; remove the folder {self._learn} to learn again (the zoo "
+            f"and its graphs stay)."
+        )
 
     def write_learn_checkpoint(self, variant: str, checkpoint: dict[str, Any]) -> None:
         """Replace a learn variant's checkpoint, atomically."""

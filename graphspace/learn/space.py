@@ -31,14 +31,17 @@ class LearnedSpace:
         """The space of a store whose learn stage has trained `variant`.
 
         Raises:
-            StoreError: the store has no trained weight space.
+            StoreError: the store has no trained weight space, or its checkpoint cannot be used.
         """
         checkpoint = store.learn_checkpoint(variant)
         split = store.split()
         if checkpoint is None or split is None:
             raise StoreError(f"Store {store.path} has no trained weight space yet; run `graphspace run SPEC` on it.")
-        model = WeightSpace(WeightSpaceConfig(**checkpoint["config"]))
-        model.load_state_dict(checkpoint["model"])
+        try:
+            model = WeightSpace(WeightSpaceConfig(**checkpoint["config"]))
+            model.load_state_dict(checkpoint["model"])
+        except (RuntimeError, ValueError, TypeError, KeyError) as error:  # a model of another shape
+            raise store.unusable_checkpoint(variant, error) from None
         return cls(model.eval(), load_examples(store, split))
 
     def encode(self, ids: Sequence[int]) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import polars as pl
 import pytest
 import torch
@@ -117,3 +119,23 @@ def test_a_store_without_a_learn_stage_says_so(tmp_path, monkeypatch: pytest.Mon
     with pytest.raises(graphspace.StoreError, match="no trained weight space yet"):
         graphspace.encode(store, [0])
     assert store.metadata()["split"].is_null().all()
+
+
+@pytest.mark.parametrize("damage", ["another shape", "not a checkpoint"])
+def test_an_unusable_learn_checkpoint_is_reported_with_what_to_do(tiny_store, tmp_path, damage: str) -> None:
+    path = tmp_path / "tiny.zarr"
+    shutil.copytree(tiny_store.path, path)
+    checkpoint = path / "learn" / "main.pt"
+    if damage == "another shape":  # as left by a graphspace version whose encoder had other sizes
+        saved = torch.load(checkpoint, weights_only=False)
+        name = next(iter(saved["model"]))
+        saved["model"][name] = torch.zeros(3, 3)
+        torch.save(saved, checkpoint)
+    else:
+        checkpoint.write_bytes(b"not a torch file")
+    store = graphspace.open_store(path)
+    with pytest.raises(graphspace.StoreError, match=r"learn checkpoint .*main\.pt cannot be used .*remove the folder"):
+        graphspace.encode(store, [0])
+    (path / "learn" / "done").unlink()  # an unfinished stage resumes from the checkpoint
+    with pytest.raises(graphspace.StoreError, match=r"learn checkpoint .*main\.pt cannot be used"):
+        graphspace.run(store.spec, path)
