@@ -6,14 +6,15 @@ import shutil
 from pathlib import Path
 
 from graphspace.data import load_datasets
+from graphspace.data.dataset import Dataset
 from graphspace.errors import StoreError
 from graphspace.learn.stage import learn_stage
 from graphspace.probe.stage import probe_stage
 from graphspace.progress import Progress
 from graphspace.report import write_report
 from graphspace.sample.stage import sample_stage
-from graphspace.spec import Spec
-from graphspace.store import Store, create_store, describe_spec_change, open_store
+from graphspace.spec import Hyper, Spec
+from graphspace.store import Store, create_store, describe_spec_change, open_store, writing
 from graphspace.zoo.architecture import Blueprint, blueprint
 from graphspace.zoo.checkpoints import record_population, rows_per_model
 from graphspace.zoo.plan import plan_models, plan_populations
@@ -39,29 +40,42 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
         name: blueprint(spec.zoo.architecture, datasets[name].input_shape, datasets[name].num_classes)
         for name in dict.fromkeys(m.dataset for m in models)
     }
+    with writing(path):
+        zoo_store = _open_or_create(path, spec, fresh, [blueprints[m.dataset] for m in models])
+        _zoo_stage(zoo_store, spec, models, blueprints, datasets, progress)
+        _graph_stage(zoo_store, progress)
+        learn_stage(zoo_store, spec, datasets, progress)
+        probe_stage(zoo_store, spec, progress)
+        sample_stage(zoo_store, spec, datasets, progress)
+        write_report(zoo_store, progress)
+    return zoo_store
+
+
+def _zoo_stage(
+    store: Store,
+    spec: Spec,
+    models: list[Hyper],
+    blueprints: dict[str, Blueprint],
+    datasets: dict[str, Dataset],
+    progress: Progress | None,
+) -> None:
+    """Train and record every population of the zoo that the store does not hold yet."""
     populations = plan_populations(models, spec.zoo.train.population)
-    zoo_store = _open_or_create(path, spec, fresh, [blueprints[m.dataset] for m in models])
-    done = {i for p in populations if p.index in zoo_store.committed_populations() for i in p.members}
+    done = {i for p in populations if p.index in store.committed_populations() for i in p.members}
     if progress:
         progress("zoo", len(done), len(models), "")
     for population in populations:
-        if population.index in zoo_store.committed_populations():
+        if population.index in store.committed_populations():
             continue
         hypers = population.hypers(models)
         dataset = hypers[0].dataset
         rows, weights = record_population(
             blueprints[dataset], list(population.members), hypers, datasets[dataset], spec.zoo
         )
-        zoo_store.append(population.index, rows, weights)
+        store.append(population.index, rows, weights)
         done.update(population.members)
         if progress:
             progress("zoo", len(done), len(models), "")
-    _graph_stage(zoo_store, progress)
-    learn_stage(zoo_store, spec, datasets, progress)
-    probe_stage(zoo_store, spec, progress)
-    sample_stage(zoo_store, spec, datasets, progress)
-    write_report(zoo_store, progress)
-    return zoo_store
 
 
 def _graph_stage(store: Store, progress: Progress | None) -> None:

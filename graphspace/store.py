@@ -29,12 +29,14 @@ same way: a population's graphs count as written only once its `graphs/done` fil
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import functools
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,33 @@ def _version() -> str:
         return version("graphspace")
     except PackageNotFoundError:
         return "unknown"
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Hold the write lock of the store at `path` (which need not exist yet) for the duration: a lock file
+    beside it, `.NAME.lock`, locked with flock, so the lock is released when its holder exits, however it ends.
+
+    Raises:
+        StoreError: another process (a second `graphspace run` on the same store) holds the lock.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            raise StoreError(
+                f"Store {path} is being written by another graphspace run (process {holder}); two runs on one "
+                f"store would overwrite each other's work. Wait for that run to finish, or give this one another "
+                f"store with --store."
+            ) from None
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
 
 
 def create_store(path: str | Path, spec: Spec, layouts: dict[str, tuple[Blueprint, int]], plan: dict) -> Store:

@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 import graphspace
 from graphspace.data import load_datasets
 from graphspace.spec import Spec
-from graphspace.store import METADATA_SCHEMA
+from graphspace.store import METADATA_SCHEMA, writing
 
 
 def test_metadata_has_one_row_per_model_checkpoint_and_pruned_variant(tiny_store: graphspace.Store) -> None:
@@ -80,6 +80,18 @@ def test_unknown_id_and_missing_store_are_clear_errors(tiny_store: graphspace.St
         tiny_store.weights(999)
     with pytest.raises(graphspace.StoreError, match="No graphspace store at"):
         graphspace.open_store(tmp_path / "nothing.zarr")
+
+
+def test_a_second_run_on_a_store_being_written_stops_before_touching_it(tmp_path: Path) -> None:
+    from tests.conftest import SPECS
+
+    path = tmp_path / "tiny.zarr"
+    with writing(path):  # as a first run holds it, from start to end
+        with pytest.raises(graphspace.StoreError, match=r"being written by another graphspace run \(process \d+\)"):
+            graphspace.run(graphspace.load_spec(SPECS / "tiny.yaml"), path)
+        assert not path.exists()
+    with writing(path):  # released when its holder is done
+        pass
 
 
 def test_mnist_cnns_learn_far_above_chance(tmp_path: Path) -> None:
