@@ -455,7 +455,7 @@ class Store:
         """The last checkpoint of a learn variant ("main" or an ablation), or None.
 
         Raises:
-            StoreError: the file is there but cannot be read as a checkpoint (`unusable_checkpoint`).
+            StoreError: the file is there but cannot be read as a checkpoint (`_unusable_checkpoint`).
         """
         path = self._learn / f"{variant}.pt"
         if not path.is_file():
@@ -463,12 +463,21 @@ class Store:
         try:
             checkpoint = torch.load(path, weights_only=False)
         except Exception as error:  # torch.load raises whatever its unpickler meets
-            raise self.unusable_checkpoint(variant, error) from None
+            raise self._unusable_checkpoint(variant, error) from None
         if not isinstance(checkpoint, dict) or not {"config", "model", "optimizer", "state"} <= checkpoint.keys():
-            raise self.unusable_checkpoint(variant, "it is not a dict of config, model, optimizer and state")
+            raise self._unusable_checkpoint(variant, "it is not a dict of config, model, optimizer and state")
         return checkpoint
 
-    def unusable_checkpoint(self, variant: str, reason: Exception | str) -> StoreError:
+    @contextmanager
+    def restoring(self, variant: str) -> Iterator[None]:
+        """Around loading a learn checkpoint's contents into models: a checkpoint that does not fit them (a model
+        of another shape) raises StoreError (`_unusable_checkpoint`) instead of torch's error."""
+        try:
+            yield
+        except (RuntimeError, ValueError, TypeError, KeyError) as error:
+            raise self._unusable_checkpoint(variant, error) from None
+
+    def _unusable_checkpoint(self, variant: str, reason: Exception | str) -> StoreError:
         """The error about a learn checkpoint that cannot be read or does not fit the model it should restore."""
         if isinstance(reason, Exception):
             words = " ".join(str(reason).split())  # a state dict's mismatch spans lines

@@ -37,11 +37,9 @@ class LearnedSpace:
         split = store.split()
         if checkpoint is None or split is None:
             raise StoreError(f"Store {store.path} has no trained weight space yet; run `graphspace run SPEC` on it.")
-        try:
+        with store.restoring(variant):
             model = WeightSpace(WeightSpaceConfig(**checkpoint["config"]))
             model.load_state_dict(checkpoint["model"])
-        except (RuntimeError, ValueError, TypeError, KeyError) as error:  # a model of another shape
-            raise store.unusable_checkpoint(variant, error) from None
         return cls(model.eval(), load_examples(store, split))
 
     def encode(self, ids: Sequence[int]) -> torch.Tensor:

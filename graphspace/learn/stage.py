@@ -118,12 +118,10 @@ def fit(
     state = TrainingState()
     checkpoint = store.learn_checkpoint(variant)
     if checkpoint is not None:
-        try:
+        with store.restoring(variant):
             model.load_state_dict(checkpoint["model"])
             optimizer.load_state_dict(checkpoint["optimizer"])
             state = TrainingState(**checkpoint["state"])
-        except (RuntimeError, ValueError, TypeError, KeyError) as error:  # a model of another shape
-            raise store.unusable_checkpoint(variant, error) from None
     steps = len(batches(examples.rows("train"), goal.batch_size))
 
     def save(state: TrainingState) -> None:
