@@ -3,7 +3,9 @@ trees. Each fits on the train rows and predicts every row."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.linalg import LinAlgWarning
@@ -18,12 +20,15 @@ from sklearn.preprocessing import StandardScaler
 REGULARIZATION = np.logspace(-3, 4, 15)  # ridge alpha; 1 / C of the logistic regression
 
 
-def linear_probe(kind: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, select: np.ndarray) -> np.ndarray:
+def linear_probe(
+    kind: str, views: Sequence[np.ndarray], y: np.ndarray, train: np.ndarray, select: np.ndarray
+) -> np.ndarray:
     """Predictions for every row of a standardized linear model (ridge for "continuous" targets, multinomial
-    logistic regression for "categorical" ones) fitted on the `train` rows, with the strength of its L2 penalty
-    chosen by the score on the `select` rows (boolean masks)."""
+    logistic regression for "categorical" ones) fitted on the `train` rows, on the one of `views` (alternative
+    feature matrices of the same rows) and with the strength of its L2 penalty that score best on the `select`
+    rows (boolean masks)."""
     best, best_score = None, -np.inf
-    for alpha in REGULARIZATION:
+    for x, alpha in itertools.product(views, REGULARIZATION):
         estimator = Ridge(alpha=alpha) if kind == "continuous" else LogisticRegression(C=1 / alpha, max_iter=1000)
         model = make_pipeline(StandardScaler(), estimator)
         with warnings.catch_warnings():  # weak penalties are tried too: ill-conditioned, or not converged within
@@ -32,8 +37,8 @@ def linear_probe(kind: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, sel
             model.fit(x[train], y[train])
         score = next(iter(scores(kind, y[select], model.predict(x[select])).values()))
         if best is None or score > best_score:
-            best, best_score = model, score
-    return best.predict(x)
+            best, best_score, chosen = model, score, x
+    return best.predict(chosen)
 
 
 def gbt_probe(kind: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, seed: int) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Features of the baselines, read straight from the stored weights: StatNN's per-layer statistics and the
-flattened weight vector."""
+"""What the probes read: the embeddings' views, and the baselines' features read straight from the stored weights
+(StatNN's per-layer statistics and the flattened weight vector)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from graphspace.store import Store
 
 PERCENTILES = (0, 25, 50, 75, 100)
 STATISTICS = 2 + len(PERCENTILES)  # mean, variance, percentiles
+
+
+def embedding_views(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, latent) embeddings as they are and their directions (scaled to unit length). InfoNCE compares
+    embeddings by cosine, so the contrastive objective arranges their directions (where the results are), and
+    leaves the norm to the other terms; a linear model reads the direction best from the direction itself."""
+    return embeddings, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
 
 
 def statnn_features(store: Store, metadata: pl.DataFrame) -> np.ndarray:

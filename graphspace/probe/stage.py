@@ -2,7 +2,8 @@
 with linear probes, and from the same splits with the standard baselines, in one table.
 
 Methods (columns of the table):
-    embedding_linear   the learned embedding (the learn stage's main variant), linear probe
+    embedding_linear   the learned embedding (the learn stage's main variant), linear probe on it or on its
+                       direction, whichever the validation rows prefer
     statnn_linear      StatNN features (per-layer weight statistics), linear probe
     statnn_gbt         StatNN features, gradient-boosted trees (the strongest published baseline on small zoos)
     weights_linear     the flattened weights, linear probe (single-architecture zoos only)
@@ -10,8 +11,8 @@ Methods (columns of the table):
     constant           the train mean (continuous) or the most frequent train label (categorical)
 
 Linear probes are ridge (continuous targets) or logistic regression (categorical), on standardized features,
-their L2 strength chosen on the validation split; everything fits on the train split and is scored on the
-test split (splits by model, from the learn stage).
+their L2 strength (and for the embeddings, the view) chosen on the validation split; everything fits on the
+train split and is scored on the test split (splits by model, from the learn stage).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import polars as pl
 from graphspace.determinism import deterministic
 from graphspace.learn.examples import load_examples
 from graphspace.probe.estimators import gbt_probe, linear_probe, scores
-from graphspace.probe.features import flat_weights, statnn_features
+from graphspace.probe.features import embedding_views, flat_weights, statnn_features
 from graphspace.probe.supervised import supervised_probe
 from graphspace.probe.targets import ProbeTarget, probe_targets
 from graphspace.progress import Progress
@@ -73,10 +74,11 @@ def probe_predictions(store: Store, spec: Spec, progress: Progress | None = None
     targets = [t for t in probe_targets(spec) if len(np.unique(t.values(metadata)[train])) > 1]
     values = [t.values(metadata) for t in targets]
     embeddings = store.embeddings()["embedding"].to_numpy()  # row = id
-    features = {
-        "embedding": embeddings[metadata["id"].to_numpy()].astype(np.float64),
-        "statnn": statnn_features(store, metadata),
-        "weights": flat_weights(store, metadata),
+    weights = flat_weights(store, metadata)
+    features = {  # each the views of it a linear probe chooses from
+        "embedding": embedding_views(embeddings[metadata["id"].to_numpy()].astype(np.float64)),
+        "statnn": (statnn_features(store, metadata),),
+        "weights": None if weights is None else (weights,),
     }
     probes = [(m, f, e) for m, f, e in FEATURE_PROBES if features[f] is not None and (e != "gbt" or spec.probe.gbt)]
     epochs = spec.probe.supervised_epochs
@@ -84,11 +86,11 @@ def probe_predictions(store: Store, spec: Spec, progress: Progress | None = None
     predicted: dict[tuple[str, str], np.ndarray] = {}
     for target, y in zip(targets, values, strict=True):
         for method, feature, estimator in probes:
-            x = features[feature]
+            views = features[feature]
             if estimator == "gbt":
-                predicted[target.name, method] = gbt_probe(target.kind, x, y, train, spec.seed)
+                predicted[target.name, method] = gbt_probe(target.kind, views[0], y, train, spec.seed)
             else:
-                predicted[target.name, method] = linear_probe(target.kind, x, y, train, select)
+                predicted[target.name, method] = linear_probe(target.kind, views, y, train, select)
             done += 1
             if progress:
                 progress("probe", done, total, f"{target.name}: {method}")

@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, r2_score
 import graphspace
 from graphspace.probe import METHODS, ProbeTarget, probe, probe_targets
 from graphspace.probe.estimators import linear_probe, scores
-from graphspace.probe.features import STATISTICS, statnn_features
+from graphspace.probe.features import STATISTICS, embedding_views, statnn_features
 
 
 def test_targets_are_the_results_and_every_varied_hyperparameter(tiny_store: graphspace.Store) -> None:
@@ -72,13 +72,24 @@ def test_a_linear_probe_finds_a_real_relation_and_nothing_in_shuffled_targets() 
     y = x @ rng.normal(size=32) + 0.3 * rng.normal(size=900)
     labels = np.where(x[:, 0] + x[:, 1] > 0, "a", "b")
     train, select, test = (np.arange(900) % 3 == k for k in range(3))
-    real = scores("continuous", y[test], linear_probe("continuous", x, y, train, select)[test])
+    real = scores("continuous", y[test], linear_probe("continuous", (x,), y, train, select)[test])
     assert real["r2"] > 0.95 and real["kendall_tau"] > 0.85
     shuffled = rng.permutation(y)
-    null = scores("continuous", shuffled[test], linear_probe("continuous", x, shuffled, train, select)[test])
+    null = scores("continuous", shuffled[test], linear_probe("continuous", (x,), shuffled, train, select)[test])
     assert abs(null["r2"]) < 0.05 and abs(null["kendall_tau"]) < 0.1
-    real = scores("categorical", labels[test], linear_probe("categorical", x, labels, train, select)[test])
+    real = scores("categorical", labels[test], linear_probe("categorical", (x,), labels, train, select)[test])
     assert real["accuracy"] > 0.95
     shuffled = rng.permutation(labels)
-    null = scores("categorical", shuffled[test], linear_probe("categorical", x, shuffled, train, select)[test])
+    null = scores("categorical", shuffled[test], linear_probe("categorical", (x,), shuffled, train, select)[test])
     assert abs(null["accuracy"] - 0.5) < 0.08
+
+
+def test_a_linear_probe_reads_the_view_that_validates_best() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(900, 16)) * rng.lognormal(sigma=1.0, size=(900, 1))  # a target in the directions alone
+    y = embedding_views(z)[1] @ rng.normal(size=16)
+    train, select, test = (np.arange(900) % 3 == k for k in range(3))
+    raw = scores("continuous", y[test], linear_probe("continuous", (z,), y, train, select)[test])
+    either = scores("continuous", y[test], linear_probe("continuous", embedding_views(z), y, train, select)[test])
+    assert raw["r2"] < 0.8 < 0.99 < either["r2"]
+    assert np.allclose(np.linalg.norm(embedding_views(z)[1], axis=1), 1)
