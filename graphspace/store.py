@@ -95,15 +95,22 @@ def _version() -> str:
         return "unknown"
 
 
+_HELD: set[Path] = set()  # stores whose write lock this process holds
+
+
 @contextmanager
 def writing(path: str | Path) -> Iterator[None]:
     """Hold the write lock of the store at `path` (which need not exist yet) for the duration: a lock file
     beside it, `.NAME.lock`, locked with flock, so the lock is released when its holder exits, however it ends.
+    Reentrant: within a run, which holds it, the stages that take it themselves (probe, report) go on.
 
     Raises:
-        StoreError: another process (a second `graphspace run` on the same store) holds the lock.
+        StoreError: another process (a `graphspace run`, `report`, or `graphspace.probe`) holds the lock.
     """
-    path = Path(path)
+    path = Path(path).resolve()
+    if path in _HELD:
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(f".{path.name}.lock"), "a+") as lock:
         try:
@@ -112,14 +119,18 @@ def writing(path: str | Path) -> Iterator[None]:
             lock.seek(0)
             holder = lock.read().strip() or "unknown"
             raise StoreError(
-                f"Store {path} is being written by another graphspace run (process {holder}); two runs on one "
-                f"store would overwrite each other's work. Wait for that run to finish, or give this one another "
-                f"store with --store."
+                f"Store {path} is being written by another graphspace process (process {holder}); two writers "
+                f"on one store would overwrite each other's work. Wait for it to finish (a new run can take "
+                f"another store with --store)."
             ) from None
         lock.truncate(0)
         lock.write(str(os.getpid()))
         lock.flush()
-        yield
+        _HELD.add(path)
+        try:
+            yield
+        finally:
+            _HELD.discard(path)
 
 
 def create_store(path: str | Path, spec: Spec, layouts: dict[str, tuple[Blueprint, int]], plan: dict) -> Store:

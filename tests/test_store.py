@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +15,7 @@ from polars.testing import assert_frame_equal
 
 import graphspace
 from graphspace.data import load_datasets
+from graphspace.report import report_folder
 from graphspace.spec import Spec
 from graphspace.store import METADATA_SCHEMA, writing
 
@@ -82,16 +87,45 @@ def test_unknown_id_and_missing_store_are_clear_errors(tiny_store: graphspace.St
         graphspace.open_store(tmp_path / "nothing.zarr")
 
 
+@contextmanager
+def held_by_another_process(path: Path) -> Iterator[None]:
+    """The write lock of the store at `path`, held by a child process (as a running `graphspace run` holds it)."""
+    code = (
+        "import sys; from graphspace.store import writing\n"
+        "with writing(sys.argv[1]): print('held', flush=True); sys.stdin.read()"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline() == "held\n"
+    try:
+        yield
+    finally:
+        child.communicate("")
+
+
 def test_a_second_run_on_a_store_being_written_stops_before_touching_it(tmp_path: Path) -> None:
     from tests.conftest import SPECS
 
     path = tmp_path / "tiny.zarr"
-    with writing(path):  # as a first run holds it, from start to end
-        with pytest.raises(graphspace.StoreError, match=r"being written by another graphspace run \(process \d+\)"):
+    with held_by_another_process(path):
+        with pytest.raises(graphspace.StoreError, match=r"being written by another graphspace process \(process \d+\)"):
             graphspace.run(graphspace.load_spec(SPECS / "tiny.yaml"), path)
         assert not path.exists()
-    with writing(path):  # released when its holder is done
+    with writing(path), writing(path):  # released when its holder is done; reentrant within a process
         pass
+
+
+def test_a_report_or_a_probe_stops_while_another_process_writes_the_store(tiny_store: graphspace.Store) -> None:
+    report = report_folder(tiny_store)
+    written = (report / "report.md").stat().st_mtime_ns
+    with held_by_another_process(tiny_store.path):
+        with pytest.raises(graphspace.StoreError, match="being written by another graphspace process"):
+            graphspace.write_report(tiny_store)
+        with pytest.raises(graphspace.StoreError, match="being written by another graphspace process"):
+            graphspace.probe(tiny_store)
+    assert (report / "report.md").stat().st_mtime_ns == written  # the report was left alone
+    assert graphspace.probe(tiny_store).equals(tiny_store.probes())
 
 
 def test_mnist_cnns_learn_far_above_chance(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from graphspace.probe.supervised import supervised_probe
 from graphspace.probe.targets import ProbeTarget, probe_targets
 from graphspace.progress import Progress
 from graphspace.spec import Spec
-from graphspace.store import Store
+from graphspace.store import Store, writing
 
 METHODS = ("embedding_linear", "statnn_linear", "statnn_gbt", "weights_linear", "gnn_supervised", "constant")
 FEATURE_PROBES = (  # method, features, estimator
@@ -51,7 +51,8 @@ PREDICTION_SCHEMA = {
 def probe(store: Store) -> pl.DataFrame:
     """The probe table of a store (see `probe_table`), computing it with the store's own spec if the store's run
     has not yet. The learn stage must have finished."""
-    probe_stage(store, store.spec)
+    with writing(store.path):
+        probe_stage(store, store.spec)
     return store.probes()
 
 

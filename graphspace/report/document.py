@@ -17,7 +17,7 @@ from graphspace.progress import Progress
 from graphspace.report import plots
 from graphspace.report.tables import Section, sections
 from graphspace.spec import Spec
-from graphspace.store import Store
+from graphspace.store import Store, writing
 
 CHAPTERS = {  # chapter title -> the section keys it shows (by prefix)
     "Zoo": ("zoo", "accuracy_by_"),
@@ -34,21 +34,22 @@ def report_folder(store: Store) -> Path:
 
 def write_report(store: Store, progress: Progress | None = None) -> Path:
     """Write report.md and its figures for whatever stages the store has finished (replacing an earlier
-    report as a whole); returns the path of report.md."""
+    report as a whole); returns the path of report.md. Holds the store's write lock (see `store.writing`)."""
     folder = report_folder(store)
     building = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
-    figures = _figures(store)
-    shown: dict[str, list[str]] = {chapter: [] for chapter in CHAPTERS}
-    for k, (chapter, name, draw) in enumerate(figures):
-        draw().savefig(building / name, dpi=110)
-        shown[chapter].append(name)
-        if progress:
-            progress("report", k + 1, len(figures), name)
-    (building / "report.md").write_text(_markdown_report(store, sections(store), shown))
-    shutil.rmtree(folder, ignore_errors=True)
-    building.rename(folder)
+    with writing(store.path):
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True)
+        figures = _figures(store)
+        shown: dict[str, list[str]] = {chapter: [] for chapter in CHAPTERS}
+        for k, (chapter, name, draw) in enumerate(figures):
+            draw().savefig(building / name, dpi=110)
+            shown[chapter].append(name)
+            if progress:
+                progress("report", k + 1, len(figures), name)
+        (building / "report.md").write_text(_markdown_report(store, sections(store), shown))
+        shutil.rmtree(folder, ignore_errors=True)
+        building.rename(folder)
     return folder / "report.md"
 
 
