@@ -519,10 +519,11 @@ class Store:
         )
 
     # ------------------------------------------------------------------------------------------- probe
-    def start_probing(self, probe: Probe) -> None:
-        """Make sure the probe group belongs to this `probe` section and to the current learned space: create
-        it, or start it over when either changed. Raises StoreError before the learn stage has finished."""
-        self._start_after_learning("probe", {"probe": probe.model_dump(mode="json")})
+    def start_probing(self, probe: Probe, design: int) -> None:
+        """Make sure the probe group belongs to this `probe` section, this `design` of the probes (a number that
+        changes when what they compute does) and the current learned space: create it, or start it over when any
+        changed. Raises StoreError before the learn stage has finished."""
+        self._start_after_learning("probe", {"probe": probe.model_dump(mode="json"), "probe_design": design})
 
     def probed(self) -> bool:
         """Whether the probe stage has finished."""

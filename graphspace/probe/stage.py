@@ -30,6 +30,8 @@ from graphspace.progress import Progress
 from graphspace.spec import Spec
 from graphspace.store import Store, writing
 
+DESIGN = 2  # what the probes compute; raise it when that changes, so stores' earlier probe tables are redone
+# (2: the embeddings' linear probe chooses between the embedding and its direction)
 METHODS = ("embedding_linear", "statnn_linear", "statnn_gbt", "weights_linear", "gnn_supervised", "constant")
 FEATURE_PROBES = (  # method, features, estimator
     ("embedding_linear", "embedding", "linear"),
@@ -59,7 +61,7 @@ def probe(store: Store) -> pl.DataFrame:
 @deterministic()
 def probe_stage(store: Store, spec: Spec, progress: Progress | None = None) -> None:
     """Run (or skip when done) the probe stage of `spec` on a store whose learn stage has finished."""
-    store.start_probing(spec.probe)
+    store.start_probing(spec.probe, DESIGN)
     if store.probed():
         return
     predictions = probe_predictions(store, spec, progress)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
+import zarr
 from scipy.stats import kendalltau
 from sklearn.metrics import accuracy_score, r2_score
 
@@ -12,6 +16,7 @@ import graphspace
 from graphspace.probe import METHODS, ProbeTarget, probe, probe_targets
 from graphspace.probe.estimators import linear_probe, scores
 from graphspace.probe.features import STATISTICS, embedding_views, statnn_features
+from graphspace.probe.stage import DESIGN
 
 
 def test_targets_are_the_results_and_every_varied_hyperparameter(tiny_store: graphspace.Store) -> None:
@@ -93,3 +98,13 @@ def test_a_linear_probe_reads_the_view_that_validates_best() -> None:
     either = scores("continuous", y[test], linear_probe("continuous", embedding_views(z), y, train, select)[test])
     assert raw["r2"] < 0.8 < 0.99 < either["r2"]
     assert np.allclose(np.linalg.norm(embedding_views(z)[1], axis=1), 1)
+
+
+def test_a_probe_table_of_an_earlier_probe_design_is_redone(tiny_store: graphspace.Store, tmp_path: Path) -> None:
+    shutil.copytree(tiny_store.path, tmp_path / "tiny.zarr")
+    store = graphspace.open_store(tmp_path / "tiny.zarr")
+    group = zarr.open_group(store.path / "probe", mode="r+")
+    group.attrs["probe_design"] = DESIGN - 1  # as a store probed by an earlier graphspace left it
+    (store.path / "probe" / "results.parquet").unlink()  # what an earlier design computed is not kept
+    assert probe(store).equals(tiny_store.probes())
+    assert zarr.open_group(store.path / "probe", mode="r").attrs["probe_design"] == DESIGN
