@@ -92,12 +92,13 @@ def test_a_linear_probe_finds_a_real_relation_and_nothing_in_shuffled_targets() 
 def test_a_linear_probe_reads_the_view_that_validates_best() -> None:
     rng = np.random.default_rng(0)
     z = rng.normal(size=(900, 16)) * rng.lognormal(sigma=1.0, size=(900, 1))  # a target in the directions alone
-    y = embedding_views(z)[1] @ rng.normal(size=16)
+    views = embedding_views(z)
+    y = views[1] @ rng.normal(size=16)
     train, select, test = (np.arange(900) % 3 == k for k in range(3))
     raw = scores("continuous", y[test], linear_probe("continuous", (z,), y, train, select)[test])
-    either = scores("continuous", y[test], linear_probe("continuous", embedding_views(z), y, train, select)[test])
+    either = scores("continuous", y[test], linear_probe("continuous", views, y, train, select)[test])
     assert raw["r2"] < 0.8 < 0.99 < either["r2"]
-    assert np.allclose(np.linalg.norm(embedding_views(z)[1], axis=1), 1)
+    assert np.allclose(np.linalg.norm(views[1], axis=1), 1)
 
 
 def test_a_probe_table_of_an_earlier_probe_design_is_redone(tiny_store: graphspace.Store, tmp_path: Path) -> None:
