@@ -52,5 +52,7 @@ def scores(kind: str, truth: np.ndarray, prediction: np.ndarray) -> dict[str, fl
     """R² and Kendall's tau (continuous targets) or accuracy (categorical), first the one that selects."""
     if kind == "categorical":
         return {"accuracy": float(accuracy_score(truth, prediction))}
+    if len(truth) < 2:  # neither is defined on fewer than two rows (a split of a tiny zoo)
+        return {"r2": float("nan"), "kendall_tau": float("nan")}
     tau = kendalltau(truth, prediction).statistic if np.ptp(prediction) > 0 else 0.0
     return {"r2": float(r2_score(truth, prediction)), "kendall_tau": float(tau)}

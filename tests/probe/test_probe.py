@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,13 @@ def test_a_linear_probe_reads_the_view_that_validates_best() -> None:
     either = scores("continuous", y[test], linear_probe("continuous", views, y, train, select)[test])
     assert raw["r2"] < 0.8 < 0.99 < either["r2"]
     assert np.allclose(np.linalg.norm(views[1], axis=1), 1)
+
+
+def test_continuous_scores_of_fewer_than_two_rows_are_undefined_without_warnings() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        single = scores("continuous", np.array([0.5]), np.array([0.4]))
+    assert np.isnan(single["r2"]) and np.isnan(single["kendall_tau"])
 
 
 def test_a_probe_table_of_an_earlier_probe_design_is_redone(tiny_store: graphspace.Store, tmp_path: Path) -> None:
