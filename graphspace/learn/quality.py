@@ -87,6 +87,19 @@ def reconstruction_quality(
     return pl.concat([pl.DataFrame(schema=QUALITY_SCHEMA), *frames])
 
 
+def methods_quality(
+    examples: Examples, datasets: dict[str, Dataset], methods: dict[str, list[tuple[torch.Tensor, torch.Tensor]]]
+) -> pl.DataFrame:
+    """`reconstruction_quality` of every method, each given as `decode_rows` gives it: per architecture, (its rows,
+    their decoded raw features), in the same order of rows for every method."""
+    first = next(iter(methods.values()))
+    frames = [
+        reconstruction_quality(examples, datasets, rows, {method: parts[n][1] for method, parts in methods.items()})
+        for n, (rows, _) in enumerate(first)
+    ]
+    return pl.concat([pl.DataFrame(schema=QUALITY_SCHEMA), *frames])
+
+
 def summarize(quality: pl.DataFrame, metadata: pl.DataFrame) -> pl.DataFrame:
     """Per method, over all held-out test rows and over the test models' last unpruned checkpoints (`final_`):
     rows, median agreement, median |accuracy difference|; and the median relative weight error of all rows."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import polars as pl
 import torch
 
 from graphspace.data.dataset import Dataset
@@ -23,7 +22,7 @@ from graphspace.learn.codec import decode_rows, embed
 from graphspace.learn.conditions import sample_dataset
 from graphspace.learn.examples import RESULTS, Examples, load_examples
 from graphspace.learn.model import DESIGN, WeightSpace, WeightSpaceConfig
-from graphspace.learn.quality import QUALITY_SCHEMA, reconstruction_quality
+from graphspace.learn.quality import methods_quality
 from graphspace.learn.retrieval import nearest_datasets
 from graphspace.learn.split import split_models
 from graphspace.learn.training import Conditions, Objective, TrainingState, batches, train
@@ -80,11 +79,7 @@ def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress
     methods["best_train_model"] = best_model_baseline(examples, test)
     methods["pca"] = pca_baseline(examples, test, spec.learn.latent)
     methods["nearest_train_model"] = nearest_train_baseline(examples, datasets, test)
-    quality = [  # every method decodes per architecture, in the same order of rows
-        reconstruction_quality(examples, datasets, rows, {method: parts[n][1] for method, parts in methods.items()})
-        for n, (rows, _) in enumerate(methods["main"])
-    ]
-    store.write_learned("reconstruction", pl.concat([pl.DataFrame(schema=QUALITY_SCHEMA), *quality]))
+    store.write_learned("reconstruction", methods_quality(examples, datasets, methods))
     rows = torch.cat([test, examples.rows("holdout")])
     store.write_learned("datasets", nearest_datasets(spaces["main"], examples, conditions, rows))
     store.finish_learning()
