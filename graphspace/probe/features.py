@@ -1,5 +1,5 @@
-"""What the probes read: the embeddings' views, and the baselines' features read straight from the stored weights
-(StatNN's per-layer statistics and the flattened weight vector)."""
+"""What the probes read: the embeddings' views, the baselines' features read straight from the stored weights
+(StatNN's per-layer statistics and the flattened weight vector), and the reference's: each checkpoint's recipe."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import math
 import numpy as np
 import polars as pl
 
+from graphspace.probe.targets import RESULT_TARGETS, probe_targets
+from graphspace.spec import Spec
 from graphspace.store import Store
 
 PERCENTILES = (0, 25, 50, 75, 100)
@@ -44,6 +46,22 @@ def flat_weights(store: Store, metadata: pl.DataFrame) -> np.ndarray | None:
     if len(architectures) != 1:
         return None
     return store.weight_rows(architectures[0], metadata["weights_row"].to_numpy())
+
+
+def recipe_features(spec: Spec, metadata: pl.DataFrame) -> tuple[np.ndarray, frozenset[str]]:
+    """(rows, features) of what made each checkpoint, read from the metadata instead of its weights: every
+    hyperparameter the spec varies (the dataset too, in a zoo of several; one-hot where drawn from a list, log10
+    where log-uniform), the pruning ratio and the epoch; with the names of the metadata columns it holds."""
+    recipe = [t for t in probe_targets(spec) if t.name not in RESULT_TARGETS]
+    columns = [metadata["epoch"].cast(pl.Float64).to_numpy()[:, None]]
+    for target in recipe:
+        values = target.values(metadata)
+        columns.append(values[:, None] if target.kind == "continuous" else _one_hot(values))
+    return np.concatenate(columns, axis=1), frozenset({"epoch", *(t.name for t in recipe)})
+
+
+def _one_hot(labels: np.ndarray) -> np.ndarray:
+    return (labels[:, None] == np.unique(labels)[None, :]).astype(np.float64)
 
 
 def _rows_in_order(metadata: pl.DataFrame, blocks: dict[str, np.ndarray]) -> np.ndarray:

@@ -8,6 +8,9 @@ Methods (columns of the table):
     statnn_gbt         StatNN features, gradient-boosted trees (the strongest published baseline on small zoos)
     weights_linear     the flattened weights, linear probe (single-architecture zoos only)
     gnn_supervised     a GNN trained end to end on the targets (the supervised upper reference)
+    recipe_gbt         gradient-boosted trees on each checkpoint's recipe (the varied hyperparameters, the epoch,
+                       the pruning ratio) instead of its weights: a reference for how much of a result the recipe
+                       explains, which leaves the rest to the seeds; for the targets outside the recipe only
     constant           the train mean (continuous) or the most frequent train label (categorical)
 
 Linear probes are ridge (continuous targets) or logistic regression (categorical), on standardized features,
@@ -23,21 +26,24 @@ import polars as pl
 from graphspace.determinism import deterministic
 from graphspace.learn.examples import load_examples
 from graphspace.probe.estimators import gbt_probe, linear_probe, scores
-from graphspace.probe.features import embedding_views, flat_weights, statnn_features
+from graphspace.probe.features import embedding_views, flat_weights, recipe_features, statnn_features
 from graphspace.probe.supervised import supervised_probe
 from graphspace.probe.targets import ProbeTarget, probe_targets
 from graphspace.progress import Progress
 from graphspace.spec import Spec
 from graphspace.store import Store, writing
 
-DESIGN = 2  # what the probes compute; raise it when that changes, so stores' earlier probe tables are redone
-# (2: the embeddings' linear probe chooses between the embedding and its direction)
-METHODS = ("embedding_linear", "statnn_linear", "statnn_gbt", "weights_linear", "gnn_supervised", "constant")
+DESIGN = 3  # what the probes compute; raise it when that changes, so stores' earlier probe tables are redone
+# (2: the embeddings' linear probe chooses between the embedding and its direction; 3: recipe_gbt)
+METHODS = (
+    "embedding_linear", "statnn_linear", "statnn_gbt", "weights_linear", "gnn_supervised", "recipe_gbt", "constant"
+)  # fmt: skip
 FEATURE_PROBES = (  # method, features, estimator
     ("embedding_linear", "embedding", "linear"),
     ("statnn_linear", "statnn", "linear"),
     ("statnn_gbt", "statnn", "gbt"),
     ("weights_linear", "weights", "linear"),
+    ("recipe_gbt", "recipe", "gbt"),
 )
 PREDICTION_SCHEMA = {
     "target": pl.String,
@@ -78,32 +84,33 @@ def probe_predictions(store: Store, spec: Spec, progress: Progress | None = None
     values = [t.values(metadata) for t in targets]
     embeddings = store.embeddings()["embedding"].to_numpy()  # row = id
     weights = flat_weights(store, metadata)
+    recipe, in_recipe = recipe_features(spec, metadata)
     features = {  # each the views of it a linear probe chooses from
         "embedding": embedding_views(embeddings[metadata["id"].to_numpy()].astype(np.float64)),
         "statnn": (statnn_features(store, metadata),),
         "weights": None if weights is None else (weights,),
+        "recipe": (recipe,),
     }
     probes = [(m, f, e) for m, f, e in FEATURE_PROBES if features[f] is not None and (e != "gbt" or spec.probe.gbt)]
+    fits = [(t, y, p) for t, y in zip(targets, values, strict=True) for p in probes]
+    fits = [(t, y, p) for t, y, p in fits if p[1] != "recipe" or t.name not in in_recipe]  # its own inputs: trivial
     epochs = spec.probe.supervised_epochs
-    total, done = len(targets) * len(probes) + epochs, 0
-    predicted: dict[tuple[str, str], np.ndarray] = {}
-    for target, y in zip(targets, values, strict=True):
-        for method, feature, estimator in probes:
-            views = features[feature]
-            if estimator == "gbt":
-                predicted[target.name, method] = gbt_probe(target.kind, views[0], y, train, spec.seed)
-            else:
-                predicted[target.name, method] = linear_probe(target.kind, views, y, train, select)
-            done += 1
-            if progress:
-                progress("probe", done, total, f"{target.name}: {method}")
-        predicted[target.name, "constant"] = _constant(target, y, train)
+    total = len(fits) + epochs
+    predicted = {(t.name, "constant"): _constant(t, y, train) for t, y in zip(targets, values, strict=True)}
+    for done, (target, y, (method, feature, estimator)) in enumerate(fits, start=1):
+        views = features[feature]
+        if estimator == "gbt":
+            predicted[target.name, method] = gbt_probe(target.kind, views[0], y, train, spec.seed)
+        else:
+            predicted[target.name, method] = linear_probe(target.kind, views, y, train, select)
+        if progress:
+            progress("probe", done, total, f"{target.name}: {method}")
     if epochs:
         examples = load_examples(store, store.split())  # rows in metadata order
 
         def on_epoch(epoch: int, epochs: int) -> None:
             if progress:
-                progress("probe", done + epoch, total, f"supervised GNN epoch {epoch}/{epochs}")
+                progress("probe", len(fits) + epoch, total, f"supervised GNN epoch {epoch}/{epochs}")
 
         learn = spec.learn
         supervised = supervised_probe(

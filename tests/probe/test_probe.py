@@ -16,7 +16,7 @@ from sklearn.metrics import accuracy_score, r2_score
 import graphspace
 from graphspace.probe import METHODS, ProbeTarget, probe, probe_targets
 from graphspace.probe.estimators import linear_probe, scores
-from graphspace.probe.features import STATISTICS, embedding_views, statnn_features
+from graphspace.probe.features import STATISTICS, embedding_views, recipe_features, statnn_features
 from graphspace.probe.stage import DESIGN
 
 
@@ -70,6 +70,22 @@ def test_statnn_features_are_per_tensor_statistics_of_the_stored_weights(tiny_st
     bias = list(weights.values())[1].numpy()  # state_dict order: first layer's weight, then its bias
     first_bias = features[5, STATISTICS : 2 * STATISTICS]
     assert np.allclose(first_bias, [bias.mean(), bias.var(), *np.percentile(bias, [0, 25, 50, 75, 100])], atol=1e-6)
+
+
+def test_the_recipe_reference_reads_the_metadata_and_predicts_only_the_results_outside_it(
+    tiny_store: graphspace.Store,
+) -> None:
+    metadata = tiny_store.metadata()
+    recipe, names = recipe_features(tiny_store.spec, metadata)
+    assert names == {"epoch", "init", "activation", "dropout", "weight_decay", "lr", "prune_ratio"}
+    choices = [metadata[name].n_unique() for name in ("init", "activation", "dropout", "weight_decay")]
+    assert recipe.shape == (metadata.height, 1 + sum(choices) + 1 + metadata["prune_ratio"].n_unique())
+    assert np.array_equal(recipe[:, 0], metadata["epoch"].to_numpy())
+    one_hot = recipe[:, 1 : 1 + sum(choices)]
+    assert set(np.unique(one_hot)) == {0.0, 1.0} and np.all(one_hot.sum(1) == len(choices))  # one per choice
+    assert np.allclose(recipe[:, 1 + sum(choices)], np.log10(metadata["lr"].to_numpy()))  # log-uniform
+    table = tiny_store.probes()
+    assert set(table.filter(pl.col("recipe_gbt").is_not_null())["target"]) == {"test_accuracy", "generalization_gap"}
 
 
 def test_a_linear_probe_finds_a_real_relation_and_nothing_in_shuffled_targets() -> None:
