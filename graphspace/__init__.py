@@ -7,7 +7,7 @@ from graphspace.export import export_models, load_model, save_model
 from graphspace.graph import GraphDataset, from_graph, to_graph, to_networkx
 from graphspace.learn.space import LearnedSpace, decode, encode
 from graphspace.pipeline import run
-from graphspace.probe import probe
+from graphspace.probing import probe
 from graphspace.report import write_report
 from graphspace.spec import Spec
 from graphspace.specfile import load_spec

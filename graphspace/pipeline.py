@@ -9,7 +9,7 @@ from graphspace.data import load_datasets
 from graphspace.data.dataset import Dataset
 from graphspace.errors import StoreError
 from graphspace.learn.stage import learn_stage
-from graphspace.probe.stage import probe_stage
+from graphspace.probing.stage import probe_stage
 from graphspace.progress import Progress
 from graphspace.report import write_report
 from graphspace.sample.stage import sample_stage

@@ -7,7 +7,7 @@ import torch
 
 from graphspace.determinism import deterministic
 from graphspace.learn.stage import learn_stage
-from graphspace.probe.stage import probe_stage
+from graphspace.probing.stage import probe_stage
 from graphspace.sample.stage import sample_targets
 
 

@@ -12,7 +12,7 @@ import polars.selectors as cs
 import yaml
 from matplotlib.figure import Figure
 
-from graphspace.probe.targets import RESULT_TARGETS, ProbeTarget, probe_targets
+from graphspace.probing.targets import RESULT_TARGETS, ProbeTarget, probe_targets
 from graphspace.progress import Progress
 from graphspace.report import plots
 from graphspace.report.tables import Section, sections

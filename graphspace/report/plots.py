@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 from sklearn.decomposition import PCA
 
-from graphspace.probe.targets import ProbeTarget
+from graphspace.probing.targets import ProbeTarget
 from graphspace.summary import grouped
 
 PANEL = (4.2, 3.2)  # inches per panel

@@ -13,7 +13,7 @@ from matplotlib.image import imread
 
 import graphspace
 from graphspace import pipeline
-from graphspace.probe.targets import ProbeTarget
+from graphspace.probing.targets import ProbeTarget
 from graphspace.report import plots, report_folder, sections, write_report
 from graphspace.sample import summarize_samples
 from tests.conftest import SPECS

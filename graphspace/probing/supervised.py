@@ -18,7 +18,7 @@ from graphspace.learn.codec import encode_rows
 from graphspace.learn.encoder import WeightEncoder
 from graphspace.learn.examples import Examples
 from graphspace.learn.training import batches
-from graphspace.probe.targets import ProbeTarget
+from graphspace.probing.targets import ProbeTarget
 
 
 class Heads(nn.Module):

@@ -14,10 +14,10 @@ from scipy.stats import kendalltau
 from sklearn.metrics import accuracy_score, r2_score
 
 import graphspace
-from graphspace.probe import METHODS, ProbeTarget, probe, probe_targets
-from graphspace.probe.estimators import linear_probe, scores
-from graphspace.probe.features import STATISTICS, embedding_views, recipe_features, statnn_features
-from graphspace.probe.stage import DESIGN
+from graphspace.probing import METHODS, ProbeTarget, probe, probe_targets
+from graphspace.probing.estimators import linear_probe, scores
+from graphspace.probing.features import STATISTICS, embedding_views, recipe_features, statnn_features
+from graphspace.probing.stage import DESIGN
 
 
 def test_targets_are_the_results_and_every_varied_hyperparameter(tiny_store: graphspace.Store) -> None:

@@ -25,10 +25,10 @@ import polars as pl
 
 from graphspace.determinism import deterministic
 from graphspace.learn.examples import load_examples
-from graphspace.probe.estimators import gbt_probe, linear_probe, scores
-from graphspace.probe.features import embedding_views, flat_weights, recipe_features, statnn_features
-from graphspace.probe.supervised import supervised_probe
-from graphspace.probe.targets import ProbeTarget, probe_targets
+from graphspace.probing.estimators import gbt_probe, linear_probe, scores
+from graphspace.probing.features import embedding_views, flat_weights, recipe_features, statnn_features
+from graphspace.probing.supervised import supervised_probe
+from graphspace.probing.targets import ProbeTarget, probe_targets
 from graphspace.progress import Progress
 from graphspace.spec import Spec
 from graphspace.store import Store, writing

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import polars as pl
 
-from graphspace.probe.targets import RESULT_TARGETS, probe_targets
+from graphspace.probing.targets import RESULT_TARGETS, probe_targets
 from graphspace.spec import Spec
 from graphspace.store import Store
 
