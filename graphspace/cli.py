@@ -256,7 +256,7 @@ def _print_frame(frame: pl.DataFrame, title: str) -> None:
     for column in frame.columns:
         table.add_column(column, justify="right" if frame[column].dtype.is_numeric() else "left")
     for row in frame.iter_rows():
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v) for v in row))
     console.print(table)
 
 

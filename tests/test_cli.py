@@ -29,6 +29,7 @@ def test_run_then_info_on_the_tiny_spec(tmp_path: Path) -> None:
     assert "32 of 32 rows have their canonical graph" in result.output
     for hyperparameter in ("init", "activation", "dropout", "weight_decay", "lr"):
         assert f"test accuracy by {hyperparameter}" in result.output
+    assert "recipe_gbt" in result.output and "None" not in result.output  # cells without a fit are blank
 
 
 def test_info_json_holds_the_counts_and_every_table_of_the_store(tiny_store: graphspace.Store) -> None:
