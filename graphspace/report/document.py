@@ -156,4 +156,4 @@ def _markdown_table(frame: pl.DataFrame) -> str:
         tbl_width_chars=10_000,
         fmt_str_lengths=200,
     ):
-        return str(frame.with_columns(cs.float().round_sig_figs(4)))
+        return str(frame.with_columns(cs.float().round_sig_figs(4).cast(pl.String).fill_null("")))  # no value: blank

@@ -64,7 +64,7 @@ def test_report_tables_are_the_stores_tables(tiny_store: graphspace.Store) -> No
     )
     stored = tiny_store.probes()
     for method in stored.columns[2:]:
-        shown = probes[method].replace({"NaN": "nan", "null": None}).cast(pl.Float64).to_numpy()  # null: no fit
+        shown = probes[method].replace({"NaN": "nan", "": None}).cast(pl.Float64).to_numpy()  # blank: no fit
         np.testing.assert_allclose(shown, stored[method].to_numpy(), rtol=1e-3, atol=1e-12)
 
 
