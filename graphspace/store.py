@@ -392,10 +392,11 @@ class Store:
 
     def _start_after_learning(self, group: str, attributes: dict[str, Any]) -> None:
         """`_start_stage` for a stage that reads the learned space: it needs the learn stage finished, and is redone
-        when the learn section changes too."""
+        when the learned space changes too (its attributes are kept under `learned_space`, apart from the stage's
+        own, so that names they share, like `design`, do not collide)."""
         self._require_finished("learn")
         learn = zarr.open_group(self._learn, mode="r").attrs.asdict()
-        self._start_stage(group, {**attributes, **learn})
+        self._start_stage(group, {**attributes, "learned_space": learn})
 
     def _finish_stage(self, group: str) -> None:
         """Mark a stage finished (the last thing it writes)."""
@@ -523,7 +524,7 @@ class Store:
         """Make sure the probe group belongs to this `probe` section, this `design` of the probes (a number that
         changes when what they compute does) and the current learned space: create it, or start it over when any
         changed. Raises StoreError before the learn stage has finished."""
-        self._start_after_learning("probe", {"probe": probe.model_dump(mode="json"), "probe_design": design})
+        self._start_after_learning("probe", {"probe": probe.model_dump(mode="json"), "design": design})
 
     def probed(self) -> bool:
         """Whether the probe stage has finished."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 import graphspace
 from graphspace.data import load_datasets
+from graphspace.probing.stage import DESIGN
 from graphspace.report import report_folder
 from graphspace.spec import Spec
 from graphspace.store import METADATA_SCHEMA, writing
@@ -126,6 +128,18 @@ def test_a_report_or_a_probe_stops_while_another_process_writes_the_store(tiny_s
             graphspace.probe(tiny_store)
     assert (report / "report.md").stat().st_mtime_ns == written  # the report was left alone
     assert graphspace.probe(tiny_store).equals(tiny_store.probes())
+
+
+def test_a_stage_after_learning_is_redone_when_its_own_design_changes(
+    tiny_store: graphspace.Store, tmp_path: Path
+) -> None:
+    shutil.copytree(tiny_store.path, tmp_path / "tiny.zarr")
+    store = graphspace.open_store(tmp_path / "tiny.zarr")
+    with writing(store.path):
+        store.start_probing(store.spec.probe, DESIGN)  # what made the stored probe group: kept
+        assert store.probed()
+        store.start_probing(store.spec.probe, DESIGN + 1)  # the learned space's design has the same name and value
+        assert not store.probed()
 
 
 def test_mnist_cnns_learn_far_above_chance(tmp_path: Path) -> None:

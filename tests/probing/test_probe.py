@@ -129,7 +129,8 @@ def test_a_probe_table_of_an_earlier_probe_design_is_redone(tiny_store: graphspa
     shutil.copytree(tiny_store.path, tmp_path / "tiny.zarr")
     store = graphspace.open_store(tmp_path / "tiny.zarr")
     group = zarr.open_group(store.path / "probe", mode="r+")
-    group.attrs["probe_design"] = DESIGN - 1  # as a store probed by an earlier graphspace left it
+    group.attrs["design"] = DESIGN - 1  # as a store probed by an earlier graphspace left it (the learned space has
+    # a design of its own: the two must not collide)
     (store.path / "probe" / "results.parquet").unlink()  # what an earlier design computed is not kept
     assert probe(store).equals(tiny_store.probes())
-    assert zarr.open_group(store.path / "probe", mode="r").attrs["probe_design"] == DESIGN
+    assert zarr.open_group(store.path / "probe", mode="r").attrs["design"] == DESIGN
