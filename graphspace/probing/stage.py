@@ -153,6 +153,28 @@ def probe_table(predictions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def within_kinds(predictions: pl.DataFrame, metadata: pl.DataFrame, target: str = "test_accuracy") -> pl.DataFrame:
+    """Kendall's tau of each method's predictions of a continuous `target` within each kind of test row (epoch,
+    prune ratio; with its number of rows): how well a probe ranks models at one stage of training, rather than
+    telling the stages apart. One row per kind, one column per method that predicted the target (but `constant`)."""
+    ranking = (pl.col("target") == target) & (pl.col("method") != "constant")  # a constant ranks nothing
+    part = predictions.filter(ranking).join(metadata.select("id", "epoch", "prune_ratio"), on="id")
+    rows = []
+    for (epoch, prune_ratio, method), kind in part.group_by("epoch", "prune_ratio", "method", maintain_order=True):
+        tau = scores("continuous", kind["truth"].to_numpy(), kind["prediction"].to_numpy())["kendall_tau"]
+        rows.append({"epoch": epoch, "prune_ratio": prune_ratio, "rows": kind.height, "method": method, "tau": tau})
+    schema = {
+        **metadata.select("epoch", "prune_ratio").schema,
+        "rows": pl.UInt32,
+        "method": pl.String,
+        "tau": pl.Float64,
+    }
+    long = pl.DataFrame(rows, schema=schema)
+    present = [m for m in METHODS if m in set(long["method"])]
+    wide = long.pivot("method", index=["epoch", "prune_ratio", "rows"], values="tau")
+    return wide.select("epoch", "prune_ratio", "rows", *present).sort("epoch", "prune_ratio")
+
+
 def _constant(target: ProbeTarget, y: np.ndarray, train: np.ndarray) -> np.ndarray:
     if target.kind == "continuous":
         return np.full(len(y), y[train].mean())

@@ -9,6 +9,7 @@ import polars as pl
 
 from graphspace.learn.quality import by_checkpoint, summarize
 from graphspace.learn.retrieval import dataset_retrieval
+from graphspace.probing.stage import within_kinds
 from graphspace.sample.stage import alignment, summarize_samples
 from graphspace.store import Store
 from graphspace.summary import accuracy_by_hyperparameter, zoo_summary
@@ -32,7 +33,8 @@ class Section:
 def sections(store: Store, hyperparameters: bool = True) -> list[Section]:
     """The store's tables, stage by stage, for the stages it has finished: the zoo by dataset (and, with
     `hyperparameters`, test accuracy by each varied hyperparameter), reconstruction quality, the nearest dataset
-    embeddings, the probe table, and the sampled models with their prompt alignment."""
+    embeddings, the probe table and its test-accuracy ranking within each kind of test row, and the sampled models
+    with their prompt alignment."""
     metadata = store.metadata()
     if metadata.is_empty():
         return []
@@ -58,13 +60,19 @@ def sections(store: Store, hyperparameters: bool = True) -> list[Section]:
                 Section("nearest_dataset", "nearest dataset embedding to each model's weight embedding", nearest)
             )
     if store.probed():
-        found.append(
+        predictions = store.probe_predictions()
+        found += [
             Section(
                 "probes",
                 "properties of the held-out test rows predicted from weights (R², Kendall's tau, accuracy)",
                 store.probes(),
-            )
-        )
+            ),
+            Section(
+                "probes_within_kinds",
+                "Kendall's tau of predicted test accuracy within each kind of test row (epoch, pruning)",
+                within_kinds(predictions, metadata),
+            ),
+        ]
     if store.sampled():
         samples = store.samples()
         found += [

@@ -17,7 +17,7 @@ import graphspace
 from graphspace.probing import METHODS, ProbeTarget, probe, probe_targets
 from graphspace.probing.estimators import linear_probe, scores
 from graphspace.probing.features import STATISTICS, embedding_views, recipe_features, statnn_features
-from graphspace.probing.stage import DESIGN
+from graphspace.probing.stage import DESIGN, within_kinds
 
 
 def test_targets_are_the_results_and_every_varied_hyperparameter(tiny_store: graphspace.Store) -> None:
@@ -60,6 +60,27 @@ def test_the_tables_metrics_are_those_of_the_stored_predictions(tiny_store: grap
         init = predictions.filter((pl.col("target") == "init") & (pl.col("method") == method))
         expected = accuracy_score(init["truth_label"], init["predicted_label"])
         assert cell("init", "accuracy", method) == pytest.approx(expected)
+
+
+def test_test_accuracy_is_also_ranked_within_each_kind_of_test_row() -> None:
+    # two kinds of rows (final checkpoints, their pruned variants) that a probe ranks right and wrong within,
+    # though over all eight rows it tells the kinds apart
+    metadata = pl.DataFrame({"id": range(8), "epoch": [5] * 8, "prune_ratio": [0.0] * 4 + [0.9] * 4})
+    truth = [0.80, 0.85, 0.90, 0.95, 0.10, 0.12, 0.14, 0.16]
+    probe_guess = [0.81, 0.84, 0.92, 0.93, 0.15, 0.13, 0.11, 0.10]
+    predictions = pl.DataFrame(
+        {
+            "target": "test_accuracy",
+            "method": ["statnn_gbt"] * 8 + ["constant"] * 8,
+            "id": [*range(8), *range(8)],
+            "truth": truth * 2,
+            "prediction": probe_guess + [0.5] * 8,
+        }
+    )
+    table = within_kinds(predictions, metadata)
+    assert table.columns == ["epoch", "prune_ratio", "rows", "statnn_gbt"]  # a constant ranks nothing
+    assert table.rows() == [(5, 0.0, 4, 1.0), (5, 0.9, 4, -1.0)]
+    assert scores("continuous", np.array(truth), np.array(probe_guess))["kendall_tau"] > 0.4  # over all rows
 
 
 def test_statnn_features_are_per_tensor_statistics_of_the_stored_weights(tiny_store: graphspace.Store) -> None:
