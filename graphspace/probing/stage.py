@@ -92,8 +92,12 @@ def probe_predictions(store: Store, spec: Spec, progress: Progress | None = None
         "recipe": (recipe,),
     }
     probes = [(m, f, e) for m, f, e in FEATURE_PROBES if features[f] is not None and (e != "gbt" or spec.probe.gbt)]
-    fits = [(t, y, p) for t, y in zip(targets, values, strict=True) for p in probes]
-    fits = [(t, y, p) for t, y, p in fits if p[1] != "recipe" or t.name not in in_recipe]  # its own inputs: trivial
+    fits = [  # the recipe does not predict what it holds: that would be trivial
+        (t, y, p)
+        for t, y in zip(targets, values, strict=True)
+        for p in probes
+        if p[1] != "recipe" or t.name not in in_recipe
+    ]
     epochs = spec.probe.supervised_epochs
     total = len(fits) + epochs
     predicted = {(t.name, "constant"): _constant(t, y, train) for t, y in zip(targets, values, strict=True)}
@@ -147,10 +151,7 @@ def probe_table(predictions: pl.DataFrame) -> pl.DataFrame:
     long = pl.DataFrame(
         rows, schema={"target": pl.String, "metric": pl.String, "method": pl.String, "value": pl.Float64}
     )
-    present = [m for m in METHODS if m in set(long["method"])]
-    return long.pivot("method", index=["target", "metric"], values="value", maintain_order=True).select(
-        "target", "metric", *present
-    )
+    return _column_per_method(long, ["target", "metric"], "value")
 
 
 def within_kinds(predictions: pl.DataFrame, metadata: pl.DataFrame, target: str = "test_accuracy") -> pl.DataFrame:
@@ -169,10 +170,15 @@ def within_kinds(predictions: pl.DataFrame, metadata: pl.DataFrame, target: str 
         "method": pl.String,
         "tau": pl.Float64,
     }
-    long = pl.DataFrame(rows, schema=schema)
+    return _column_per_method(pl.DataFrame(rows, schema=schema), ["epoch", "prune_ratio", "rows"], "tau").sort(
+        "epoch", "prune_ratio"
+    )
+
+
+def _column_per_method(long: pl.DataFrame, index: list[str], values: str) -> pl.DataFrame:
+    """`long` (one row per index and method) pivoted to one column per method present, in the order of METHODS."""
     present = [m for m in METHODS if m in set(long["method"])]
-    wide = long.pivot("method", index=["epoch", "prune_ratio", "rows"], values="tau")
-    return wide.select("epoch", "prune_ratio", "rows", *present).sort("epoch", "prune_ratio")
+    return long.pivot("method", index=index, values=values, maintain_order=True).select(*index, *present)
 
 
 def _constant(target: ProbeTarget, y: np.ndarray, train: np.ndarray) -> np.ndarray:
