@@ -27,8 +27,9 @@ def main() -> None:
     store = graphspace.open_store(sys.argv[1] if len(sys.argv) > 1 else "store/mnist.zarr")
     datasets = load_datasets(store.spec.datasets)
     metadata = store.metadata()
-    spaces = {variant: LearnedSpace.open(store, variant) for variant in ("main", *store.spec.learn.ablations)}
-    examples = spaces["main"].examples
+    main_space = LearnedSpace.open(store)
+    examples = main_space.examples
+    spaces = {"main": main_space} | {v: LearnedSpace.open(store, v, examples) for v in store.spec.learn.ablations}
     test, train = examples.rows("test"), examples.rows("train")
     generator = torch.Generator().manual_seed(store.spec.seed)
     for split, rows in (("train", train[torch.randperm(len(train), generator=generator)[: len(test)]]), ("test", test)):

@@ -27,8 +27,11 @@ class LearnedSpace:
     examples: Examples
 
     @classmethod
-    def open(cls, store: Store, variant: str = "main") -> LearnedSpace:
+    def open(cls, store: Store, variant: str = "main", examples: Examples | None = None) -> LearnedSpace:
         """The space of a store whose learn stage has trained `variant`.
+
+        `examples` are the store's zoo as another variant's space already loaded them (every variant learns
+        from the same zoo); without them the zoo is read from the store.
 
         Raises:
             StoreError: the store has no trained weight space, or its checkpoint cannot be used.
@@ -40,7 +43,7 @@ class LearnedSpace:
         with store.restoring(variant):
             model = WeightSpace(WeightSpaceConfig(**checkpoint["config"]))
             model.load_state_dict(checkpoint["model"])
-        return cls(model.eval(), load_examples(store, split))
+        return cls(model.eval(), load_examples(store, split) if examples is None else examples)
 
     def encode(self, ids: Sequence[int]) -> torch.Tensor:
         """(len(ids), latent) embeddings of stored checkpoints."""

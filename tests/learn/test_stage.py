@@ -11,6 +11,7 @@ import torch
 import graphspace
 from graphspace.data import load_datasets
 from graphspace.learn.quality import by_checkpoint, summarize
+from graphspace.learn.space import LearnedSpace
 from tests.symmetries import symmetric_copy
 
 
@@ -30,6 +31,13 @@ def test_a_model_and_its_hidden_neuron_symmetries_have_one_embedding(tiny_store:
         copies = [symmetric_copy(model, shape, seed) for seed in range(3)]
         embeddings = graphspace.encode(tiny_store, [model, *copies])
         assert (embeddings - graphspace.encode(tiny_store, [i])).abs().max() < 1e-5
+
+
+def test_a_space_opened_with_loaded_examples_shares_them_and_encodes_alike(tiny_store: graphspace.Store) -> None:
+    space = LearnedSpace.open(tiny_store)
+    again = LearnedSpace.open(tiny_store, "main", space.examples)
+    assert again.examples is space.examples
+    assert torch.equal(again.encode([0, 5]), space.encode([0, 5]))
 
 
 def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: graphspace.Store) -> None:
