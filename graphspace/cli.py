@@ -236,7 +236,10 @@ def _id_list(text: str) -> list[int]:
     try:
         for part in text.split(","):
             low, _, high = part.strip().partition("-")
-            ids.extend(range(int(low), int(high or low) + 1))
+            first, last = int(low), int(high or low)
+            if last < first:
+                raise click.BadParameter(f"{text!r}: the range {part.strip()} runs backwards; write {last}-{first}.")
+            ids.extend(range(first, last + 1))
     except ValueError:
         raise click.BadParameter(f"{text!r}: give ids as comma-separated numbers or ranges, e.g. 3,17,40-49.") from None
     return ids

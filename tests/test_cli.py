@@ -68,7 +68,8 @@ def test_export_saves_checkpoints_that_load_back_as_the_same_models(
 
 
 @pytest.mark.parametrize(
-    ("ids", "message"), [("3,999", "no checkpoint with id 999; its ids are 0..31"), ("3-a", "comma-separated")]
+    ("ids", "message"),
+    [("3,999", "no checkpoint with id 999; its ids are 0..31"), ("3-a", "comma-separated"), ("5-2", "runs backwards")],
 )
 def test_export_of_unknown_ids_writes_nothing(
     tiny_store: graphspace.Store, tmp_path: Path, ids: str, message: str
