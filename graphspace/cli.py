@@ -13,6 +13,7 @@ import click
 import polars as pl
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -46,7 +47,7 @@ class _Command(click.Group):
         try:
             return super().invoke(ctx)
         except GraphspaceError as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             sys.exit(2)
         except KeyboardInterrupt:
             errors.print("interrupted; run the same command again to resume.")
@@ -128,7 +129,7 @@ def export(store_path: Path, ids: list[int], out: Path) -> None:
     """Save checkpoints of STORE as OUT/model_<id>.safetensors + model_<id>.json (architecture, activation,
     metadata), which `graphspace.load_model` reads back."""
     paths = export_models(open_store(store_path), ids, out)
-    errors.print(f"saved {len(paths)} models to {out}")
+    errors.print(f"saved {len(paths)} models to {out}", markup=False)
 
 
 @main.command()
@@ -158,13 +159,13 @@ def query(
     with _progress_bar(quiet) as progress:
         samples, models = sample_query(store, accuracy, dataset, count, seed, progress)
     for note in samples.warnings:
-        errors.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+        errors.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if out is not None:
         rows = samples.frame.filter(pl.col("method") == DEFAULT).iter_rows(named=True)
         for k, (row, model) in enumerate(zip(rows, models, strict=True)):
             info = {key: row[key] for key in ("dataset", "target_accuracy", "accuracy", "nearest_zoo_distance")}
             save_model(model, store.blueprint(row["architecture"]), row["activation"], out / f"sample_{k:03d}", info)
-        errors.print(f"saved {len(models)} models of {DEFAULT} to {out}")
+        errors.print(f"saved {len(models)} models of {DEFAULT} to {out}", markup=False)
     if as_json:
         for row in samples.frame.iter_rows(named=True):
             click.echo(json.dumps(row))
@@ -250,7 +251,7 @@ def _default_store() -> Store:
     if not stores:
         raise StoreError("No store under store/; give a STORE path, or run `graphspace run SPEC` first.")
     if len(stores) > 1:
-        errors.print(f"{len(stores)} stores under store/; showing the most recent: {stores[-1]}")
+        errors.print(f"{len(stores)} stores under store/; showing the most recent: {stores[-1]}", markup=False)
     return open_store(stores[-1])
 
 
@@ -259,7 +260,7 @@ def _print_frame(frame: pl.DataFrame, title: str) -> None:
     for column in frame.columns:
         table.add_column(column, justify="right" if frame[column].dtype.is_numeric() else "left")
     for row in frame.iter_rows():
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v) for v in row))
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else "" if v is None else escape(str(v)) for v in row))
     console.print(table)
 
 

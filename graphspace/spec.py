@@ -467,16 +467,24 @@ class Spec(Section):
                 )
             declared.append(entry.name)
         used = [
-            *self.learn.holdout_datasets,
-            self.zoo.hyper.dataset,
-            *(self.zoo.vary.dataset or []),
-            *(t.dataset for t in self.sample.targets),
+            *((("learn", "holdout_datasets", i), name) for i, name in enumerate(self.learn.holdout_datasets)),
+            (("zoo", "hyper", "dataset"), self.zoo.hyper.dataset),
+            *((("zoo", "vary", "dataset", i), name) for i, name in enumerate(self.zoo.vary.dataset or [])),
+            *((("sample", "targets", i, "dataset"), t.dataset) for i, t in enumerate(self.sample.targets)),
         ]
-        for name in used:
+        for field, name in used:
             if name is not None and name not in declared:
-                raise ValueError(f"dataset '{name}' is used but not declared; declared: {', '.join(declared)}")
+                raise PydanticCustomError(
+                    "undeclared_dataset",
+                    "dataset '{name}' is used but not declared; declared: {declared}",
+                    {"name": name, "declared": ", ".join(declared), "field": field},
+                )
         if set(self.zoo.vary.dataset or [self.zoo.hyper.dataset or declared[0]]) <= set(self.learn.holdout_datasets):
-            raise ValueError("learn.holdout_datasets holds out every dataset the zoo trains on; keep at least one")
+            raise PydanticCustomError(
+                "holdout_everything",
+                "learn.holdout_datasets holds out every dataset the zoo trains on; keep at least one",
+                {"field": ("learn", "holdout_datasets")},
+            )
         return self
 
     @property

@@ -50,16 +50,19 @@ def load_spec(path: str | Path) -> Spec:
 
 def _describe(problem: dict[str, Any], root: yaml.Node | None) -> str:
     """One problem as 'field.path (line N) = value: message'."""
-    path = [part for part in problem["loc"] if not (isinstance(part, str) and part.startswith("~"))]
     ctx = problem.get("ctx") or {}
+    located = ctx.get("field", problem["loc"])  # a check across sections names the field it is about
+    path = [part for part in located if not (isinstance(part, str) and part.startswith("~"))]
     if problem["type"] == "unknown_key":
         path.append(ctx["key"])
     line = _line_of(root, path)
     dotted = _dotted(path) or "(top level)"
     where = f" (line {line})" if line else ""
     message = problem["msg"].removeprefix("Value error, ")
-    if problem["type"] in ("unknown_key", "missing") or isinstance(problem["input"], dict):
+    if problem["type"] in ("unknown_key", "missing", "holdout_everything") or isinstance(problem["input"], dict):
         return f"{dotted}{where}: {message}"
+    if problem["type"] == "undeclared_dataset":
+        return f"{dotted}{where} = {ctx['name']!r}: {message}"
     return f"{dotted}{where} = {problem['input']!r}: {message}"
 
 

@@ -32,6 +32,10 @@ BAD = {
         GOOD.replace("hidden: [8]}", "hidden: [8]"),
         ["line 7", "starts at line 6", "not valid YAML"],
     ),
+    "bad name": (
+        GOOD.replace("name: broken", "name: Broken-Run"),
+        ["name", "line 1", "'Broken-Run'", "'^[a-z][a-z0-9_]*$'"],
+    ),
     "unknown key": (GOOD.replace("size: 2", "sise: 2"), ["zoo.sise", "line 7", "unknown key 'sise'", "size"]),
     "wrong type": (GOOD.replace("size: 2", "size: many"), ["zoo.size", "line 7", "'many'", "integer"]),
     "out of range": (
@@ -56,11 +60,11 @@ BAD = {
     ),
     "undeclared held-out dataset": (
         GOOD + "learn: {holdout_datasets: [mnist]}\n",
-        ["dataset 'mnist' is used but not declared", "digits"],
+        ["learn.holdout_datasets[0]", "line 12", "dataset 'mnist' is used but not declared", "digits"],
     ),
     "every dataset held out": (
         GOOD + "learn: {holdout_datasets: [digits]}\n",
-        ["holds out every dataset the zoo trains on"],
+        ["learn.holdout_datasets", "line 12", "holds out every dataset the zoo trains on"],
     ),
     "unknown ablation": (
         GOOD + "learn: {ablations: [no_decoder]}\n",
@@ -68,7 +72,11 @@ BAD = {
     ),
     "undeclared dataset": (
         GOOD.replace("size: 2", "size: 2\n  hyper: {dataset: mnist}"),
-        ["dataset 'mnist' is used but not declared", "digits"],
+        ["zoo.hyper.dataset", "line 8", "dataset 'mnist' is used but not declared", "digits"],
+    ),
+    "undeclared sampling dataset": (
+        GOOD + "sample: {targets: [{accuracy: 0.5}, {dataset: cifar10, accuracy: 0.9}]}\n",
+        ["sample.targets[1].dataset", "line 12", "'cifar10'", "is used but not declared", "digits"],
     ),
 }
 
@@ -127,5 +135,8 @@ def test_run_with_bad_spec_exits_2_without_traceback_or_store(case: str, tmp_pat
     result = CliRunner().invoke(main, ["run", str(path), "--store", str(store)])
     assert result.exit_code == 2
     assert "Traceback" not in result.output and "error:" in result.output
-    assert str(path) in " ".join(result.output.split())
+    printed = " ".join(result.output.split())
+    assert str(path) in printed
+    for part in BAD[case][1] if case in BAD else []:  # printed as raised: brackets are not taken for markup
+        assert part in printed, f"{part!r} not in: {printed}"
     assert not store.exists() and list(tmp_path.iterdir()) == ([path] if path.exists() else [])
