@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 import graphspace
@@ -66,3 +67,8 @@ def test_the_readme_python_runs_as_written(checkout: Path) -> None:
     for k, block in enumerate(blocks("python")):
         exec(compile(block, f"README.md python block {k}", "exec"), namespace)
     assert namespace["report"].resolve() == (checkout / "store" / "tiny.report" / "report.md").resolve()
+
+
+def test_the_readme_shows_the_default_spec_as_it_is() -> None:
+    shown = [yaml.safe_load(block) for block in blocks("yaml")]
+    assert yaml.safe_load((SPECS / "mnist.yaml").read_text()) in shown
