@@ -479,6 +479,14 @@ class Spec(Section):
                     "dataset '{name}' is used but not declared; declared: {declared}",
                     {"name": name, "declared": ", ".join(declared), "field": field},
                 )
+        for i, target in enumerate(self.sample.targets):
+            if (target.dataset or declared[0]) in self.learn.holdout_datasets:
+                raise PydanticCustomError(
+                    "holdout_sampled",
+                    "dataset '{name}' is in learn.holdout_datasets, so learning sees none of its models and there "
+                    "are none to sample from; sample a dataset learning sees",
+                    {"name": target.dataset or declared[0], "field": ("sample", "targets", i)},
+                )
         if set(self.zoo.vary.dataset or [self.zoo.hyper.dataset or declared[0]]) <= set(self.learn.holdout_datasets):
             raise PydanticCustomError(
                 "holdout_everything",

@@ -59,7 +59,9 @@ def _describe(problem: dict[str, Any], root: yaml.Node | None) -> str:
     dotted = _dotted(path) or "(top level)"
     where = f" (line {line})" if line else ""
     message = problem["msg"].removeprefix("Value error, ")
-    if problem["type"] in ("unknown_key", "missing", "holdout_everything") or isinstance(problem["input"], dict):
+    if problem["type"] in ("unknown_key", "missing", "holdout_everything", "holdout_sampled") or isinstance(
+        problem["input"], dict
+    ):
         return f"{dotted}{where}: {message}"
     if problem["type"] == "undeclared_dataset":
         return f"{dotted}{where} = {ctx['name']!r}: {message}"

@@ -66,6 +66,14 @@ BAD = {
         GOOD + "learn: {holdout_datasets: [digits]}\n",
         ["learn.holdout_datasets", "line 12", "holds out every dataset the zoo trains on"],
     ),
+    "sampling a held-out dataset": (
+        GOOD.replace(
+            "- {name: digits}", "- {name: digits}\n  - {name: upside_down, source: derived, base: digits, rotate: 180}"
+        ).replace("  vary:\n", "  vary:\n    dataset: [digits, upside_down]\n")
+        + "learn: {holdout_datasets: [upside_down]}\n"
+        + "sample: {targets: [{accuracy: 0.9}, {dataset: upside_down, accuracy: 0.9}]}\n",
+        ["sample.targets[1]", "line 15", "'upside_down' is in learn.holdout_datasets", "none to sample from"],
+    ),
     "unknown ablation": (
         GOOD + "learn: {ablations: [no_decoder]}\n",
         ["learn.ablations[0]", "line 12", "'no_decoder'", "'no_layer_norm' or 'no_behavior'"],

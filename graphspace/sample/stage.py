@@ -219,12 +219,15 @@ def _pool(space: LearnedSpace, embeddings: np.ndarray, name: str, dataset: Datas
     """The train rows of a dataset, with their stored embeddings (`embeddings`: row = id), and SCREEN_INPUTS
     inputs of its training split drawn with `seed`."""
     examples = space.examples
-    if name not in examples.datasets:
+    train = examples.rows("train")
+    learned = [d for i, d in enumerate(examples.datasets) if (examples.dataset[train] == i).any()]
+    if name not in learned:
+        held_out = " (it is in learn.holdout_datasets)" if name in examples.datasets else ""
         raise StoreError(
-            f"sample: no model of dataset {name!r} was learned from; learned: {', '.join(examples.datasets)}."
+            f"sample: no model of dataset {name!r} was learned from{held_out}; sampling starts from a dataset's "
+            f"train models. Datasets learned from: {', '.join(learned)}."
         )
-    rows = examples.rows("train")
-    rows = rows[examples.dataset[rows] == examples.datasets.index(name)]
+    rows = train[examples.dataset[train] == examples.datasets.index(name)]
     (k,) = examples.architecture[rows].unique().tolist()
     z = embeddings[examples.ids[rows].numpy()]
     accuracy = examples.results[rows, 0].numpy().astype(np.float64)
