@@ -68,6 +68,9 @@ class LearnedSpace:
     def decode(self, z: torch.Tensor, architecture: str, activation: str | None = None) -> list[nn.Sequential]:
         """Runnable models (eval mode) decoded from (B, latent) embeddings into `architecture` (a store key), with
         `activation` (default: the one the activation head reads off each embedding)."""
+        latent = self.model.config.latent
+        if z.dim() != 2 or z.shape[1] != latent:
+            raise StoreError(f"decode: z must have shape (B, {latent}), the store's latent size; got {tuple(z.shape)}.")
         keys = [a.key for a in self.examples.architectures]
         if architecture not in keys:
             raise StoreError(f"decode: architecture {architecture!r} is not in the store; it has {', '.join(keys)}.")

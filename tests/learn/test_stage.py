@@ -97,6 +97,8 @@ def test_decode_without_an_activation_reads_it_off_the_embedding(tiny_store: gra
     assert len(models) == 2 and all(isinstance(m, torch.nn.Sequential) for m in models)
     with pytest.raises(graphspace.StoreError, match="architecture 'nope' is not in the store"):
         graphspace.decode(tiny_store, torch.zeros(1, tiny_store.spec.learn.latent), "nope")
+    with pytest.raises(graphspace.StoreError, match=r"z must have shape \(B, 8\), .* got \(8,\)"):
+        graphspace.decode(tiny_store, torch.zeros(tiny_store.spec.learn.latent), architecture)
 
 
 def test_the_nearest_dataset_of_test_models_is_reported(tiny_store: graphspace.Store) -> None:
