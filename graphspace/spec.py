@@ -425,9 +425,6 @@ class Target(Section):
 
     dataset: Name | None = Field(None, description="Dataset (default: the first one).")
     accuracy: float = Field(ge=0.0, le=1.0, description="Test accuracy.")
-    loss: float | None = Field(None, ge=0.0, description="Test loss.")
-    gap: float | None = Field(None, ge=-1.0, le=1.0, description="Generalization gap (train - test accuracy).")
-    epoch: int | None = Field(None, ge=0, description="Training epoch.")
 
 
 class Sample(Section):

@@ -56,6 +56,9 @@ from graphspace.spec import Learn, Probe, Sample, Spec
 from graphspace.zoo.architecture import Blueprint, Conv, Dense
 
 SCHEMA_VERSION = 2
+# Sampling targets once took a loss, gap and epoch that sampling never used; stores written then record them (as
+# null) in their spec, which is read without them.
+RETIRED_TARGET_FIELDS = ("loss", "gap", "epoch")
 SKELETON_ARRAYS = ("edge_index", "node_layer", "node_position", "edge_kind")
 METADATA_SCHEMA = {
     "id": pl.Int64,
@@ -225,7 +228,9 @@ class Store:
     @property
     def spec(self) -> Spec:
         """The spec of the store's latest run (its zoo sections are those the store was made from)."""
-        return Spec.model_validate(self.attributes["spec"])
+        stored = self.attributes["spec"]
+        targets = [{k: v for k, v in t.items() if k not in RETIRED_TARGET_FIELDS} for t in stored["sample"]["targets"]]
+        return Spec.model_validate({**stored, "sample": {**stored["sample"], "targets": targets}})
 
     def record_spec(self, spec: Spec) -> None:
         """Record the spec of a run on this store, whose zoo sections (seed, datasets, zoo) must be the stored

@@ -74,6 +74,10 @@ BAD = {
         + "sample: {targets: [{accuracy: 0.9}, {dataset: upside_down, accuracy: 0.9}]}\n",
         ["sample.targets[1]", "line 15", "'upside_down' is in learn.holdout_datasets", "none to sample from"],
     ),
+    "a sampling condition other than accuracy": (
+        GOOD + "sample: {targets: [{accuracy: 0.9, gap: 0.02}]}\n",
+        ["sample.targets[0].gap", "line 12", "unknown key 'gap'", "accuracy, dataset"],
+    ),
     "unknown ablation": (
         GOOD + "learn: {ablations: [no_decoder]}\n",
         ["learn.ablations[0]", "line 12", "'no_decoder'", "'no_layer_norm' or 'no_behavior'"],

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import torch
+import zarr
 from polars.testing import assert_frame_equal
 
 import graphspace
@@ -140,6 +141,17 @@ def test_a_stage_after_learning_is_redone_when_its_own_design_changes(
         assert store.probed()
         store.start_probing(store.spec.probe, DESIGN + 1)  # the learned space's design has the same name and value
         assert not store.probed()
+
+
+def test_a_store_whose_spec_records_the_retired_sampling_conditions_still_opens(
+    tiny_store: graphspace.Store, tmp_path: Path
+) -> None:
+    shutil.copytree(tiny_store.path, tmp_path / "tiny.zarr")
+    root = zarr.open_group(tmp_path / "tiny.zarr", mode="r+")
+    spec = root.attrs["spec"]
+    spec["sample"]["targets"] = [{**t, "loss": None, "gap": None, "epoch": None} for t in spec["sample"]["targets"]]
+    root.attrs["spec"] = spec  # as graphspace wrote it when targets took a loss, gap and epoch
+    assert graphspace.open_store(tmp_path / "tiny.zarr").spec == tiny_store.spec
 
 
 def test_mnist_cnns_learn_far_above_chance(tmp_path: Path) -> None:
