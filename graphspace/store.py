@@ -271,6 +271,9 @@ class Store:
     def blueprint(self, architecture: str) -> Blueprint:
         """The blueprint of an architecture key."""
         if architecture not in self._blueprints:
+            keys = sorted(self._root["weights"].array_keys())
+            if architecture not in keys:
+                raise StoreError(f"Store {self.path} has no architecture {architecture!r}; it has {', '.join(keys)}.")
             attributes = self._root[f"weights/{architecture}"].attrs["blueprint"]
             self._blueprints[architecture] = blueprint_from_dict(attributes)
         return self._blueprints[architecture]
@@ -581,6 +584,7 @@ class Store:
     def sample_features(self, architecture: str) -> np.ndarray:
         """(samples of the architecture, F) raw canonical features of the sampled models (their graphs)."""
         self._require_finished("samples")
+        self.blueprint(architecture)  # an architecture of the store
         return zarr.open_array(self.path / "samples" / architecture, mode="r")[:]
 
     def query(self, accuracy: float, dataset: str | None = None, n: int = 16, seed: int = 0) -> pl.DataFrame:

@@ -88,6 +88,10 @@ def test_unknown_id_and_missing_store_are_clear_errors(tiny_store: graphspace.St
         tiny_store.weights(999)
     with pytest.raises(graphspace.StoreError, match="No graphspace store at"):
         graphspace.open_store(tmp_path / "nothing.zarr")
+    (architecture,) = tiny_store.metadata()["architecture"].unique()
+    for read in (tiny_store.blueprint, tiny_store.skeleton, tiny_store.sample_features):
+        with pytest.raises(graphspace.StoreError, match=f"no architecture 'mlp'; it has {architecture}"):
+            read("mlp")
 
 
 @contextmanager

@@ -92,8 +92,13 @@ def from_graph(data: Data) -> nn.Sequential:
     """The runnable torch model (eval mode, the graph's dtype) of a neuron-edge graph.
 
     Raises:
-        GraphError: the graph's node or edge counts do not match its network.
+        GraphError: not a graph of `to_graph` or the store, or its node or edge counts do not match its network.
     """
+    if not isinstance(data, Data) or "network" not in data or "grid" not in data:
+        raise GraphError(
+            f"from_graph: needs a neuron-edge graph (a Data from to_graph or Store.graph, which carries its network "
+            f"and grid); got {type(data).__name__}."
+        )
     layers = data.network.layers()
     shape = skeleton(layers, tuple(data.grid))
     if data.x.shape[0] != shape.num_nodes or data.edge_attr.shape != (shape.num_edges, shape.grid[0] * shape.grid[1]):

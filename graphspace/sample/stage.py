@@ -174,6 +174,8 @@ def query(
     """Sample `n` models per method for a target accuracy on `dataset` (default: the store's first dataset),
     evaluated; returns the samples and the runnable models of the default sampler."""
     spec = store.spec
+    if n < 1:
+        raise StoreError(f"query: n must be at least 1 (models per method); got {n}.")
     name = dataset or spec.datasets[0].name
     known = [d.name for d in spec.datasets]
     if name not in known:

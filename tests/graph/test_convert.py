@@ -6,6 +6,7 @@ import networkx as nx
 import pytest
 import torch
 from torch import nn
+from torch_geometric.data import Data
 
 import graphspace
 from graphspace.graph import Network, from_graph, to_graph, to_networkx
@@ -135,6 +136,8 @@ def test_a_graph_whose_features_do_not_fit_its_network_is_refused() -> None:
     graph.edge_attr = graph.edge_attr[:-1]
     with pytest.raises(graphspace.GraphError, match="its network needs 9 nodes"):
         from_graph(graph)
+    with pytest.raises(graphspace.GraphError, match=r"needs a neuron-edge graph .*; got Data"):
+        from_graph(Data(x=graph.x, edge_index=graph.edge_index))  # a graph without its network
 
 
 def test_to_networkx_keeps_weights_and_roles() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -72,6 +73,11 @@ def test_a_target_outside_the_zoo_is_answered_with_a_warning(tiny_store: graphsp
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "outside the zoo's range" in result.stderr and "the closest the zoo supports" in result.stderr
+
+
+def test_a_query_for_no_models_is_refused(tiny_store: graphspace.Store) -> None:
+    with pytest.raises(graphspace.StoreError, match="n must be at least 1"):
+        tiny_store.query(0.8, n=0)
 
 
 def test_conditional_samplers_follow_the_target() -> None:
