@@ -92,6 +92,11 @@ def _graph_stage(store: Store, progress: Progress | None) -> None:
 
 
 def _open_or_create(path: Path, spec: Spec, fresh: bool, per_model: list[Blueprint]) -> Store:
+    if path.exists() and not (path / "zarr.json").is_file():
+        raise StoreError(
+            f"{path} exists but is not a graphspace store (no zarr.json there); a run neither writes into nor "
+            f"replaces (--fresh) anything else. Choose a new store path (--store, or the spec's store field)."
+        )
     if fresh and path.exists():
         shutil.rmtree(path)
     if path.exists():

@@ -80,6 +80,16 @@ def test_export_of_unknown_ids_writes_nothing(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("fresh", [[], ["--fresh"]])
+def test_a_run_into_a_folder_that_is_not_a_store_leaves_it_alone(tmp_path: Path, fresh: list[str]) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["run", str(SPECS / "tiny.yaml"), "--store", str(folder), "--quiet", *fresh])
+    assert result.exit_code == 2 and "is not a graphspace store" in result.output and "Traceback" not in result.output
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"] and (folder / "notes.txt").read_text() == "mine"
+
+
 def test_info_without_a_store_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["info"])
