@@ -12,6 +12,7 @@ import polars.selectors as cs
 import yaml
 from matplotlib.figure import Figure
 
+from graphspace.errors import StoreError
 from graphspace.probing.targets import RESULT_TARGETS, ProbeTarget, probe_targets
 from graphspace.progress import Progress
 from graphspace.report import plots
@@ -28,8 +29,10 @@ CHAPTERS = {  # chapter title -> the section keys it shows (by prefix)
 
 
 def report_folder(store: Store) -> Path:
-    """Where a store's report goes: beside it, `<store name>.report/` (store/mnist.zarr -> store/mnist.report)."""
-    return store.path.with_suffix(".report")
+    """Where a store's report goes: beside it, `<store name>.report/` (store/mnist.zarr -> store/mnist.report; a
+    store not named *.zarr keeps its whole name: runs/a.v1 -> runs/a.v1.report)."""
+    name = store.path.stem if store.path.suffix == ".zarr" else store.path.name
+    return store.path.with_name(f"{name}.report")
 
 
 def write_report(store: Store, progress: Progress | None = None) -> Path:
@@ -37,6 +40,11 @@ def write_report(store: Store, progress: Progress | None = None) -> Path:
     report as a whole); returns the path of report.md. Holds the store's write lock (see `store.writing`)."""
     folder = report_folder(store)
     building = folder.with_name(folder.name + ".partial")
+    if folder.exists() and not (folder / "report.md").is_file():
+        raise StoreError(
+            f"{folder}, where the report of store {store.path} goes, exists and holds no report.md; the report "
+            f"replaces its folder whole, so it leaves one it did not write alone. Move or remove {folder}."
+        )
     with writing(store.path):
         shutil.rmtree(building, ignore_errors=True)
         building.mkdir(parents=True)
@@ -48,8 +56,12 @@ def write_report(store: Store, progress: Progress | None = None) -> Path:
             if progress:
                 progress("report", k + 1, len(figures), name)
         (building / "report.md").write_text(_markdown_report(store, sections(store), shown))
-        shutil.rmtree(folder, ignore_errors=True)
+        replaced = folder.with_name(folder.name + ".replaced")  # renames only: the folder is whole or absent
+        shutil.rmtree(replaced, ignore_errors=True)
+        if folder.exists():
+            folder.rename(replaced)
         building.rename(folder)
+        shutil.rmtree(replaced, ignore_errors=True)
     return folder / "report.md"
 
 

@@ -77,6 +77,21 @@ def test_a_report_is_regenerated_whole(tiny_store: graphspace.Store, tmp_path: P
     assert {p.name for p in first.parent.iterdir()} == FIGURES | {"report.md"}
 
 
+def test_the_report_goes_beside_its_store_and_never_replaces_a_folder_it_did_not_write(
+    tiny_store: graphspace.Store, tmp_path: Path
+) -> None:
+    shutil.copytree(tiny_store.path, tmp_path / "run.report")  # a store whose name is a report folder's
+    store = graphspace.open_store(tmp_path / "run.report")
+    assert write_report(store) == tmp_path / "run.report.report" / "report.md"
+    assert graphspace.open_store(tmp_path / "run.report").metadata().equals(tiny_store.metadata())
+    mine = copy_of(tiny_store, tmp_path / "other")
+    report_folder(mine).mkdir()
+    (report_folder(mine) / "notes.txt").write_text("mine")
+    with pytest.raises(graphspace.StoreError, match=r"holds no report\.md"):
+        write_report(mine)
+    assert [p.name for p in report_folder(mine).iterdir()] == ["notes.txt"]
+
+
 def test_a_store_with_only_its_zoo_reports_the_zoo_and_says_what_has_not_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
