@@ -584,7 +584,9 @@ class Store:
     def sample_features(self, architecture: str) -> np.ndarray:
         """(samples of the architecture, F) raw canonical features of the sampled models (their graphs)."""
         self._require_finished("samples")
-        self.blueprint(architecture)  # an architecture of the store
+        features = self.skeleton(architecture).num_features  # raises for an architecture not in the store
+        if not (self.path / "samples" / architecture).exists():  # none of the samples has this architecture
+            return np.zeros((0, features), dtype=np.float32)
         return zarr.open_array(self.path / "samples" / architecture, mode="r")[:]
 
     def query(self, accuracy: float, dataset: str | None = None, n: int = 16, seed: int = 0) -> pl.DataFrame:

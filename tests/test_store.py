@@ -158,6 +158,16 @@ def test_a_store_whose_spec_records_the_retired_sampling_conditions_still_opens(
     assert graphspace.open_store(tmp_path / "tiny.zarr").spec == tiny_store.spec
 
 
+def test_sample_features_of_an_architecture_no_sample_has_are_empty(
+    tiny_store: graphspace.Store, tmp_path: Path
+) -> None:
+    shutil.copytree(tiny_store.path, tmp_path / "tiny.zarr")
+    (architecture,) = tiny_store.metadata()["architecture"].unique()
+    shutil.rmtree(tmp_path / "tiny.zarr" / "samples" / architecture)  # as for one of several architectures
+    features = graphspace.open_store(tmp_path / "tiny.zarr").sample_features(architecture)
+    assert features.shape == (0, tiny_store.sample_features(architecture).shape[1])
+
+
 def test_mnist_cnns_learn_far_above_chance(tmp_path: Path) -> None:
     spec = Spec.model_validate(
         {
