@@ -473,8 +473,8 @@ class Spec(Section):
             if name is not None and name not in declared:
                 raise PydanticCustomError(
                     "undeclared_dataset",
-                    "dataset '{name}' is used but not declared; declared: {declared}",
-                    {"name": name, "declared": ", ".join(declared), "field": field},
+                    "dataset '{value}' is used but not declared; declared: {declared}",
+                    {"value": name, "declared": ", ".join(declared), "field": field},
                 )
         for i, target in enumerate(self.sample.targets):
             if (target.dataset or declared[0]) in self.learn.holdout_datasets:

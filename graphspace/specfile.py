@@ -59,12 +59,11 @@ def _describe(problem: dict[str, Any], root: yaml.Node | None) -> str:
     dotted = _dotted(path) or "(top level)"
     where = f" (line {line})" if line else ""
     message = problem["msg"].removeprefix("Value error, ")
-    if problem["type"] in ("unknown_key", "missing", "holdout_everything", "holdout_sampled") or isinstance(
-        problem["input"], dict
-    ):
+    if "field" in ctx:  # a check across sections: the value it is about, when it names one
+        value = f" = {ctx['value']!r}" if "value" in ctx else ""
+        return f"{dotted}{where}{value}: {message}"
+    if problem["type"] in ("unknown_key", "missing") or isinstance(problem["input"], dict):
         return f"{dotted}{where}: {message}"
-    if problem["type"] == "undeclared_dataset":
-        return f"{dotted}{where} = {ctx['name']!r}: {message}"
     return f"{dotted}{where} = {problem['input']!r}: {message}"
 
 
