@@ -46,14 +46,8 @@ def export_models(store: Store, ids: Sequence[int], out: str | Path) -> list[Pat
     """Save checkpoints `ids` of a store as `out/model_<id>.safetensors` plus `.json` (architecture, activation
     and the checkpoint's metadata row); returns the safetensors paths. Every id is checked before anything is
     written."""
-    metadata = store.metadata()
-    missing = sorted(set(ids) - set(metadata["id"].to_list()))
-    if missing:
-        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
-        raise StoreError(
-            f"export: store {store.path} has no checkpoint with id {shown}; its ids are 0..{metadata.height - 1}."
-        )
-    rows = metadata.filter(pl.col("id").is_in(list(ids))).iter_rows(named=True)
+    store.check_ids(ids)
+    rows = store.metadata().filter(pl.col("id").is_in(list(ids))).iter_rows(named=True)
     return [
         save_model(
             store.model(row["id"]),

@@ -35,7 +35,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -297,10 +297,17 @@ class Store:
         model.load_state_dict(self.weights(i))
         return model.eval()
 
+    def check_ids(self, ids: Iterable[int]) -> None:
+        """Raise StoreError naming the ids (the first ten) that are no checkpoint of the store."""
+        rows = self._metadata.height
+        missing = sorted({i for i in ids if not 0 <= i < rows})
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+            raise StoreError(f"Store {self.path} has no checkpoint with id {shown}; its ids are 0..{rows - 1}.")
+
     def _row(self, i: int) -> dict[str, Any]:
         """Metadata row of id `i` (ids are 0..rows-1 in row order)."""
-        if not 0 <= i < self._metadata.height:
-            raise StoreError(f"Store {self.path} has no checkpoint with id {i} (ids 0..{self._metadata.height - 1}).")
+        self.check_ids([i])
         return self._metadata.row(i, named=True)
 
     def _array(self, name: str) -> zarr.Array:

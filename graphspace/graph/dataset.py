@@ -50,12 +50,7 @@ class GraphDataset(Dataset):
             )
         self.store = store
         self.ids = list(ids) if ids is not None else metadata["id"].to_list()
-        outside = [i for i in self.ids if not 0 <= i < metadata.height]
-        if outside:
-            raise StoreError(
-                f"GraphDataset: store {store.path} has no checkpoint with id {outside[0]} "
-                f"(ids 0..{metadata.height - 1})."
-            )
+        store.check_ids(self.ids)
         frame = metadata[self.ids].select(targets) if self.ids else metadata.clear().select(targets)
         self.categories: dict[str, list[str]] = {}
         columns = []
