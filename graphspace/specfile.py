@@ -36,6 +36,9 @@ def load_spec(path: str | Path) -> Spec:
         if context and context_mark:
             problem += f" ({context} that starts at line {context_mark.line + 1})"
         raise SpecError(f"Spec file {path} is not valid YAML{where}: {problem}.") from None
+    repeated = _repeated_key(node, [])
+    if repeated:  # YAML would keep the last one silently
+        raise SpecError(f"Spec file {path} is invalid: {repeated}.")
     if not isinstance(data, dict):
         raise SpecError(
             f"Spec file {path} must hold a mapping of keys (name, seed, datasets, zoo, learn, sample), "
@@ -65,6 +68,28 @@ def _describe(problem: dict[str, Any], root: yaml.Node | None) -> str:
     if problem["type"] in ("unknown_key", "missing") or isinstance(problem["input"], dict):
         return f"{dotted}{where}: {message}"
     return f"{dotted}{where} = {problem['input']!r}: {message}"
+
+
+def _repeated_key(node: yaml.Node | None, path: list[str | int]) -> str | None:
+    """'field.path (line N) is given twice (first at line M)' for the first key repeated in a mapping, else None."""
+    if isinstance(node, yaml.MappingNode):
+        first: dict[object, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            if not isinstance(key, yaml.ScalarNode):  # a complex key: the spec's own checks refuse it
+                continue
+            if key.value in first:
+                return f"{_dotted([*path, key.value])} (line {line}) is given twice (first at line {first[key.value]})"
+            first[key.value] = line
+            found = _repeated_key(value, [*path, key.value])
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _repeated_key(item, [*path, index])
+            if found:
+                return found
+    return None
 
 
 def _dotted(path: list[str | int]) -> str:

@@ -36,6 +36,10 @@ BAD = {
         GOOD.replace("name: broken", "name: Broken-Run"),
         ["name", "line 1", "'Broken-Run'", "'^[a-z][a-z0-9_]*$'"],
     ),
+    "a key given twice": (
+        GOOD.replace("  train: {epochs: 1}", "  train: {epochs: 1}\n  size: 20"),
+        ["zoo.size", "line 12", "given twice", "line 7"],
+    ),
     "unknown key": (GOOD.replace("size: 2", "sise: 2"), ["zoo.sise", "line 7", "unknown key 'sise'", "size"]),
     "wrong type": (GOOD.replace("size: 2", "size: many"), ["zoo.size", "line 7", "'many'", "integer"]),
     "out of range": (
