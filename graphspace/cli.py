@@ -1,4 +1,8 @@
-"""The `graphspace` command line: a thin layer over the Python API."""
+"""The `graphspace` command line: a thin layer over the Python API.
+
+The stages (torch, torch-geometric) are imported inside the commands that use them, so that help, `spec`,
+`spec-reference` and a bad spec's error answer at once.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import polars as pl
@@ -26,15 +31,13 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from graphspace.errors import GraphspaceError, SpecError, StoreError
-from graphspace.export import export_models, save_model
-from graphspace.pipeline import run as run_pipeline
 from graphspace.progress import Progress
-from graphspace.report import Section, report_folder, sections, write_report
-from graphspace.sample.stage import DEFAULT, summarize_samples
-from graphspace.sample.stage import query as sample_query
 from graphspace.spec_reference import spec_reference
 from graphspace.specfile import load_spec
-from graphspace.store import Store, open_store
+
+if TYPE_CHECKING:
+    from graphspace.report import Section
+    from graphspace.store import Store
 
 console = Console(width=None if sys.stdout.isatty() else 160)  # piped output: tables unfolded
 errors = Console(stderr=True)
@@ -70,6 +73,9 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool, as_j
     """Run the pipeline of SPEC (a YAML file) into its store, resuming an interrupted run; the report is written
     beside the store."""
     spec = load_spec(spec_path)
+    from graphspace.pipeline import run as run_pipeline
+    from graphspace.report import report_folder, sections
+
     started = time.perf_counter()
     with _progress_bar(quiet) as progress:
         try:
@@ -91,7 +97,9 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool, as_j
 def info(store_path: Path | None, as_json: bool) -> None:
     """Summarize a store: counts, test accuracy by hyperparameter, and the tables of every finished stage
     (default: the store under store/)."""
-    store = open_store(store_path) if store_path else _default_store()
+    from graphspace.report import sections
+
+    store = _open(store_path)
     found = sections(store)
     summary = _summary(store, found)
     if as_json:
@@ -115,7 +123,9 @@ def info(store_path: Path | None, as_json: bool) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar; print only the report's path.")
 def report(store_path: Path | None, quiet: bool) -> None:
     """Write report.md and its PNG figures beside STORE (default: the store under store/), from what it holds."""
-    store = open_store(store_path) if store_path else _default_store()
+    from graphspace.report import write_report
+
+    store = _open(store_path)
     with _progress_bar(quiet) as progress:
         path = write_report(store, progress)
     click.echo(str(path))
@@ -128,7 +138,9 @@ def report(store_path: Path | None, quiet: bool) -> None:
 def export(store_path: Path, ids: list[int], out: Path) -> None:
     """Save checkpoints of STORE as OUT/model_<id>.safetensors + model_<id>.json (architecture, activation,
     metadata), which `graphspace.load_model` reads back."""
-    paths = export_models(open_store(store_path), ids, out)
+    from graphspace.export import export_models
+
+    paths = export_models(_open(store_path), ids, out)
     errors.print(f"saved {len(paths)} models to {out}", markup=False)
 
 
@@ -155,7 +167,11 @@ def query(
 ) -> None:
     """Sample models for a target test accuracy, evaluate them on the real test split, and compare with the
     baselines (retrieval, noisy retrieval, k-nearest average, unconditional sampling, random init)."""
-    store = open_store(store_path) if store_path else _default_store()
+    from graphspace.export import save_model
+    from graphspace.sample.stage import DEFAULT, summarize_samples
+    from graphspace.sample.stage import query as sample_query
+
+    store = _open(store_path)
     with _progress_bar(quiet) as progress:
         samples, models = sample_query(store, accuracy, dataset, count, seed, progress)
     for note in samples.warnings:
@@ -246,7 +262,12 @@ def _id_list(text: str) -> list[int]:
     return ids
 
 
-def _default_store() -> Store:
+def _open(store_path: Path | None) -> Store:
+    """The store at `store_path`, or else the most recently written one under store/."""
+    from graphspace.store import open_store
+
+    if store_path is not None:
+        return open_store(store_path)
     stores = sorted(Path("store").glob("*.zarr"), key=lambda p: p.stat().st_mtime)
     if not stores:
         raise StoreError("No store under store/; give a STORE path, or run `graphspace run SPEC` first.")
