@@ -14,14 +14,18 @@ from graphspace.progress import Progress
 from graphspace.report import write_report
 from graphspace.sample.stage import sample_stage
 from graphspace.spec import Hyper, Spec
+from graphspace.specfile import load_spec
 from graphspace.store import Store, create_store, describe_spec_change, open_store, writing
 from graphspace.zoo.architecture import Blueprint, blueprint
 from graphspace.zoo.checkpoints import record_population, rows_per_model
 from graphspace.zoo.plan import plan_models, plan_populations
 
 
-def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progress: Progress | None = None) -> Store:
-    """Run the spec's stages into its store (default `spec.store_path`) and return the store.
+def run(
+    spec: Spec | str | Path, store: str | Path | None = None, fresh: bool = False, progress: Progress | None = None
+) -> Store:
+    """Run the spec's stages (a `Spec`, or the path of a YAML spec file) into its store (default
+    `spec.store_path`) and return the store.
 
     Everything that can fail on bad input (datasets, architecture fit, a store of another spec) fails before
     anything is written. A store left by an interrupted run of the same spec is resumed: populations already
@@ -33,6 +37,8 @@ def run(spec: Spec, store: str | Path | None = None, fresh: bool = False, progre
     for the spec's target accuracies, evaluated, against the baselines), report (report.md and its figures,
     beside the store: see `graphspace.report.write_report`).
     """
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
     path = Path(store) if store is not None else spec.store_path
     datasets = load_datasets(spec.datasets)
     models = plan_models(spec)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import graphspace
 from graphspace import SpecError, load_spec
 from graphspace.cli import main
 from graphspace.spec import Spec
@@ -156,3 +157,11 @@ def test_run_with_bad_spec_exits_2_without_traceback_or_store(case: str, tmp_pat
     for part in BAD[case][1] if case in BAD else []:  # printed as raised: brackets are not taken for markup
         assert part in printed, f"{part!r} not in: {printed}"
     assert not store.exists() and list(tmp_path.iterdir()) == ([path] if path.exists() else [])
+
+
+def test_the_python_run_takes_a_spec_file_s_path_and_checks_it_before_any_store(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(BAD["unknown key"][0])
+    with pytest.raises(SpecError, match=r"broken\.yaml is invalid: zoo\.sise"):
+        graphspace.run(str(path), tmp_path / "out.zarr")
+    assert list(tmp_path.iterdir()) == [path]
