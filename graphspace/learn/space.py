@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,7 +49,9 @@ class LearnedSpace:
     def encode(self, ids: Sequence[int]) -> torch.Tensor:
         """(len(ids), latent) embeddings of stored checkpoints."""
         rows = torch.as_tensor(list(ids), dtype=torch.int64)
-        if len(rows) and not (0 <= int(rows.min()) and int(rows.max()) < len(self.examples)):
+        if not len(rows):
+            return torch.zeros(0, self.model.config.latent)
+        if not (0 <= int(rows.min()) and int(rows.max()) < len(self.examples)):
             raise StoreError(f"encode: ids must be between 0 and {len(self.examples) - 1}.")
         return embed(self.model, self.examples, rows)
 
@@ -120,10 +123,18 @@ def learned_space(store: Store) -> LearnedSpace:
 def encode(store: Store, items: Sequence[int] | Sequence[nn.Module]) -> torch.Tensor:
     """(len(items), latent) weight embeddings of stored checkpoints (ids) or of torch models of the store's
     architectures, from the store's trained encoder."""
-    space = learned_space(store)
-    if all(isinstance(item, nn.Module) for item in items) and len(items):
-        return space.encode_models(list(items))
-    return space.encode([int(i) for i in items])
+    space, items = learned_space(store), list(items)
+    if items and all(isinstance(item, nn.Module) for item in items):
+        return space.encode_models(items)
+    try:
+        ids = [operator.index(item) for item in items]  # ints, numpy and torch integers; never a float cut short
+    except TypeError:
+        kinds = sorted({type(item).__name__ for item in items})
+        raise StoreError(
+            "encode takes checkpoint ids (integers) or torch models of the store's architectures, "
+            f"not {', '.join(kinds)}."
+        ) from None
+    return space.encode(ids)
 
 
 def decode(store: Store, z: torch.Tensor, architecture: str, activation: str | None = None) -> list[nn.Sequential]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import polars as pl
 import pytest
 import torch
@@ -22,6 +23,18 @@ def test_every_checkpoint_has_an_embedding(tiny_store: graphspace.Store) -> None
     assert embeddings.schema["embedding"] == pl.Array(pl.Float32, latent)
     stored = torch.from_numpy(embeddings["embedding"].to_numpy()[[3, 7]])
     assert torch.allclose(graphspace.encode(tiny_store, [3, 7]), stored, atol=1e-6)
+
+
+def test_encode_takes_any_integer_ids_and_refuses_what_is_neither_an_id_nor_a_model(
+    tiny_store: graphspace.Store,
+) -> None:
+    expected = graphspace.encode(tiny_store, [3, 7])
+    for ids in (torch.tensor([3, 7]), np.array([3, 7]), range(3, 8, 4)):
+        assert torch.equal(graphspace.encode(tiny_store, ids), expected)
+    assert graphspace.encode(tiny_store, []).shape == (0, tiny_store.spec.learn.latent)
+    for bad in (["3"], [3.0], torch.zeros(2)):
+        with pytest.raises(graphspace.StoreError, match=r"checkpoint ids \(integers\) or torch models .*, not "):
+            graphspace.encode(tiny_store, bad)
 
 
 def test_a_model_and_its_hidden_neuron_symmetries_have_one_embedding(tiny_store: graphspace.Store) -> None:
