@@ -342,7 +342,9 @@ class Store:
         return self._graphs([i])[0]
 
     def graphs(self, ids: Sequence[int]) -> Batch:
-        """The graphs of checkpoints `ids` as one torch-geometric batch, in the order given."""
+        """The graphs of checkpoints `ids` (at least one) as one torch-geometric batch, in the order given."""
+        if not len(ids):
+            raise StoreError("Store.graphs: give at least one checkpoint id; a torch-geometric batch cannot be empty.")
         return Batch.from_data_list(self._graphs(list(ids)))
 
     def _graphs(self, ids: list[int]) -> list[Data]:

@@ -51,6 +51,8 @@ def test_graphs_returns_a_batch_in_the_order_asked(tiny_store: graphspace.Store)
     assert batch.num_graphs == 3 and batch.id.tolist() == [7, 2, 30]
     for k, i in enumerate((7, 2, 30)):
         assert torch.equal(batch.get_example(k).edge_attr, tiny_store.graph(i).edge_attr)
+    with pytest.raises(graphspace.StoreError, match="at least one checkpoint id"):
+        tiny_store.graphs([])
 
 
 def test_the_dataset_view_streams_graphs_with_metadata_targets(tiny_store: graphspace.Store) -> None:
@@ -67,8 +69,8 @@ def test_the_dataset_view_streams_graphs_with_metadata_targets(tiny_store: graph
         assert batch.y.shape == (batch.num_graphs, 3)
         seen += batch.id.tolist()
     assert seen == metadata["id"].to_list()
-    subset = graphspace.GraphDataset(tiny_store, ids=[3, 1], targets=["epoch"])
-    assert [d.id for d in subset] == [3, 1]
+    subset = graphspace.GraphDataset(tiny_store, ids=[3, 1], targets="epoch")  # one column, named alone
+    assert [d.id for d in subset] == [3, 1] and subset.targets == ["epoch"]
     with pytest.raises(graphspace.StoreError, match="not_a_column is not a metadata column"):
         graphspace.GraphDataset(tiny_store, targets=["not_a_column"])
     with pytest.raises(graphspace.StoreError, match=r"no checkpoint with id -1; its ids are 0\.\.31"):

@@ -26,7 +26,7 @@ class GraphDataset(Dataset):
     Args:
         store: the store to read.
         ids: the checkpoints, in order (default: every one).
-        targets: metadata columns that make up `y`.
+        targets: metadata columns that make up `y` (one column may be named alone).
         transform: applied to each graph as it is read (torch-geometric's convention).
 
     Example:
@@ -37,10 +37,11 @@ class GraphDataset(Dataset):
         self,
         store: Store,
         ids: Sequence[int] | None = None,
-        targets: Sequence[str] = ("test_accuracy",),
+        targets: str | Sequence[str] = ("test_accuracy",),
         transform: Callable[[Data], Data] | None = None,
     ) -> None:
         super().__init__(root=None, transform=transform)
+        targets = [targets] if isinstance(targets, str) else list(targets)
         metadata = store.metadata()
         unknown = [name for name in targets if name not in metadata.columns]
         if unknown:
@@ -60,7 +61,7 @@ class GraphDataset(Dataset):
                 self.categories[name] = sorted(metadata[name].drop_nulls().unique().to_list())
                 column = column.cast(pl.Enum(self.categories[name])).to_physical()
             columns.append(column.cast(pl.Float32).fill_null(float("nan")).to_torch())
-        self.targets = list(targets)
+        self.targets = targets
         self.y = torch.stack(columns, dim=1) if columns else torch.zeros(len(self.ids), 0)  # (len, targets)
 
     def len(self) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
 from graphspace.errors import GraphError, StoreError
@@ -68,10 +69,11 @@ class LearnedSpace:
         return torch.cat(out) if out else torch.zeros(0, self.model.config.latent)
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, architecture: str, activation: str | None = None) -> list[nn.Sequential]:
+    def decode(self, z: ArrayLike, architecture: str, activation: str | None = None) -> list[nn.Sequential]:
         """Runnable models (eval mode) decoded from (B, latent) embeddings into `architecture` (a store key), with
         `activation` (default: the one the activation head reads off each embedding)."""
         latent = self.model.config.latent
+        z = torch.as_tensor(z, dtype=torch.float32)  # numpy embeddings (as `Store.embeddings()` gives) or lists
         if z.dim() != 2 or z.shape[1] != latent:
             raise StoreError(f"decode: z must have shape (B, {latent}), the store's latent size; got {tuple(z.shape)}.")
         keys = [a.key for a in self.examples.architectures]
@@ -137,7 +139,7 @@ def encode(store: Store, items: Sequence[int] | Sequence[nn.Module]) -> torch.Te
     return space.encode(ids)
 
 
-def decode(store: Store, z: torch.Tensor, architecture: str, activation: str | None = None) -> list[nn.Sequential]:
+def decode(store: Store, z: ArrayLike, architecture: str, activation: str | None = None) -> list[nn.Sequential]:
     """Runnable models decoded from (B, latent) embeddings into a store architecture key, with `activation`
     (default: read off each embedding by the trained activation head)."""
     return learned_space(store).decode(z, architecture, activation)

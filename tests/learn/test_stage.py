@@ -108,6 +108,12 @@ def test_decode_without_an_activation_reads_it_off_the_embedding(tiny_store: gra
     architecture = tiny_store.metadata()["architecture"][0]
     models = graphspace.decode(tiny_store, graphspace.encode(tiny_store, [0, 1]), architecture)
     assert len(models) == 2 and all(isinstance(m, torch.nn.Sequential) for m in models)
+    stored = tiny_store.embeddings()["embedding"].to_numpy()[[0, 1]]  # numpy, as the store gives them
+    x = torch.randn(4, *tiny_store.blueprint(architecture).input_shape)
+    from_tensor = graphspace.decode(tiny_store, torch.from_numpy(stored), architecture)
+    for z in (stored, stored.astype(np.float64), stored.tolist()):
+        again = graphspace.decode(tiny_store, z, architecture)
+        assert all(torch.equal(a(x), m(x)) for a, m in zip(again, from_tensor, strict=True))
     with pytest.raises(graphspace.StoreError, match="architecture 'nope' is not in the store"):
         graphspace.decode(tiny_store, torch.zeros(1, tiny_store.spec.learn.latent), "nope")
     with pytest.raises(graphspace.StoreError, match=r"z must have shape \(B, 8\), .* got \(8,\)"):
