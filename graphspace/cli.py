@@ -167,11 +167,13 @@ def query(
 ) -> None:
     """Sample models for a target test accuracy, evaluate them on the real test split, and compare with the
     baselines (retrieval, noisy retrieval, k-nearest average, unconditional sampling, random init)."""
-    from graphspace.export import save_model
+    from graphspace.export import output_folder, save_model
     from graphspace.sample.stage import DEFAULT, summarize_samples
     from graphspace.sample.stage import query as sample_query
 
     store = _open(store_path)
+    if out is not None:
+        output_folder(out)  # before sampling, not after
     with _progress_bar(quiet) as progress:
         samples, models = sample_query(store, accuracy, dataset, count, seed, progress)
     for note in samples.warnings:

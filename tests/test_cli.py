@@ -67,6 +67,18 @@ def test_export_saves_checkpoints_that_load_back_as_the_same_models(
         assert saved["id"] == i and saved["test_accuracy"] == tiny_store.metadata()["test_accuracy"][i]
 
 
+def test_export_into_a_file_or_with_dots_in_a_model_s_name(tiny_store: graphspace.Store, tmp_path: Path) -> None:
+    taken = tmp_path / "models"
+    taken.write_text("mine")
+    result = CliRunner().invoke(main, ["export", str(tiny_store.path), "--ids", "3", "--out", str(taken)])
+    assert result.exit_code == 2 and "it is a file; give a folder path" in result.output
+    assert "Traceback" not in result.output and taken.read_text() == "mine"
+    blueprint = tiny_store.blueprint(tiny_store.metadata()["architecture"][3])
+    saved = graphspace.save_model(tiny_store.model(3), blueprint, "relu", tmp_path / "run_v1.2")  # not a suffix
+    assert saved.name == "run_v1.2.safetensors" and (tmp_path / "run_v1.2.json").is_file()
+    assert isinstance(graphspace.load_model(tmp_path / "run_v1.2.json"), torch.nn.Sequential)
+
+
 @pytest.mark.parametrize(
     ("ids", "message"),
     [("3,999", "no checkpoint with id 999; its ids are 0..31"), ("3-a", "comma-separated"), ("5-2", "runs backwards")],

@@ -176,6 +176,8 @@ def query(
     spec = store.spec
     if n < 1:
         raise StoreError(f"query: n must be at least 1 (models per method); got {n}.")
+    if not 0.0 <= accuracy <= 1.0:
+        raise StoreError(f"query: accuracy is a test accuracy between 0 and 1; got {accuracy}.")
     name = dataset or spec.datasets[0].name
     known = [d.name for d in spec.datasets]
     if name not in known:

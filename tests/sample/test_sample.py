@@ -75,9 +75,20 @@ def test_a_target_outside_the_zoo_is_answered_with_a_warning(tiny_store: graphsp
     assert "outside the zoo's range" in result.stderr and "the closest the zoo supports" in result.stderr
 
 
-def test_a_query_for_no_models_is_refused(tiny_store: graphspace.Store) -> None:
+def test_a_query_for_no_models_or_an_accuracy_beyond_0_1_is_refused(tiny_store: graphspace.Store) -> None:
     with pytest.raises(graphspace.StoreError, match="n must be at least 1"):
         tiny_store.query(0.8, n=0)
+    with pytest.raises(graphspace.StoreError, match="between 0 and 1; got 90"):
+        tiny_store.query(90)  # a percentage
+
+
+def test_a_query_whose_out_is_a_file_stops_before_sampling(tiny_store: graphspace.Store, tmp_path: Path) -> None:
+    out = tmp_path / "samples"
+    out.write_text("mine")
+    args = ["query", "--store", str(tiny_store.path), "--accuracy", "0.8", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "samples: it is a file; give a folder path" in result.output
+    assert "neighbor_kde" not in result.output and out.read_text() == "mine"
 
 
 def test_conditional_samplers_follow_the_target() -> None:
