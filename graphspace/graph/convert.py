@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import networkx as nx
 import torch
 from torch import nn
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 from torch_geometric.utils import to_networkx as pyg_to_networkx
 
 from graphspace.errors import GraphError
@@ -94,6 +94,11 @@ def from_graph(data: Data) -> nn.Sequential:
     Raises:
         GraphError: not a graph of `to_graph` or the store, or its node or edge counts do not match its network.
     """
+    if isinstance(data, Batch):
+        raise GraphError(
+            f"from_graph: takes one graph, not a batch of {data.num_graphs}; "
+            "use [from_graph(g) for g in batch.to_data_list()]."
+        )
     if not isinstance(data, Data) or "network" not in data or "grid" not in data:
         raise GraphError(
             f"from_graph: needs a neuron-edge graph (a Data from to_graph or Store.graph, which carries its network "

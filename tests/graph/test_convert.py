@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 import torch
 from torch import nn
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 
 import graphspace
 from graphspace.graph import Network, from_graph, to_graph, to_networkx
@@ -138,6 +138,9 @@ def test_a_graph_whose_features_do_not_fit_its_network_is_refused() -> None:
         from_graph(graph)
     with pytest.raises(graphspace.GraphError, match=r"needs a neuron-edge graph .*; got Data"):
         from_graph(Data(x=graph.x, edge_index=graph.edge_index))  # a graph without its network
+    whole = to_graph(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)))
+    with pytest.raises(graphspace.GraphError, match=r"one graph, not a batch of 2; use .*to_data_list"):
+        from_graph(Batch.from_data_list([whole, whole]))
 
 
 def test_to_networkx_keeps_weights_and_roles() -> None:
