@@ -80,8 +80,8 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool, as_j
     with _progress_bar(quiet) as progress:
         try:
             store = run_pipeline(spec, store_path, fresh=fresh, progress=progress)
-        except SpecError as error:  # a spec that validates but does not fit its data
-            raise SpecError(f"Spec file {spec_path} does not fit its data: {error}") from None
+        except SpecError as error:  # a spec that validates but does not fit its data or its plan of models
+            raise SpecError(f"Spec file {spec_path} cannot run as written: {error}") from None
     if as_json:
         click.echo(json.dumps(_summary(store, sections(store, hyperparameters=False))))
     elif not quiet:

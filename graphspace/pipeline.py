@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 from graphspace.data import load_datasets
 from graphspace.data.dataset import Dataset
-from graphspace.errors import StoreError
+from graphspace.errors import SpecError, StoreError
 from graphspace.learn.stage import learn_stage
 from graphspace.probing.stage import probe_stage
 from graphspace.progress import Progress
@@ -42,6 +43,7 @@ def run(
     path = Path(store) if store is not None else spec.store_path
     datasets = load_datasets(spec.datasets)
     models = plan_models(spec)
+    _check_splittable(spec, models)
     blueprints = {
         name: blueprint(spec.zoo.architecture, datasets[name].input_shape, datasets[name].num_classes)
         for name in dict.fromkeys(m.dataset for m in models)
@@ -55,6 +57,19 @@ def run(
         sample_stage(zoo_store, spec, datasets, progress)
         write_report(zoo_store, progress)
     return zoo_store
+
+
+def _check_splittable(spec: Spec, models: list[Hyper]) -> None:
+    """The learn stage splits each learned dataset's models into train and test: each needs two models."""
+    counts = Counter(m.dataset for m in models if m.dataset not in spec.learn.holdout_datasets)
+    short = {name: n for name, n in counts.items() if n < 2}
+    if short:
+        got = ", ".join(f"{name!r} gets {n}" for name, n in short.items())
+        raise SpecError(
+            f"zoo.size = {spec.zoo.size}: the learn stage splits each dataset's models by model into train and test, "
+            f"so every dataset it learns from needs at least 2 models, and {got}; raise zoo.size (with zoo.vary."
+            f"dataset, zoo.sampling: grid spreads the models evenly)."
+        )
 
 
 def _zoo_stage(

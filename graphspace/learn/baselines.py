@@ -16,13 +16,15 @@ from graphspace.learn.quality import predictions
 
 
 def best_train_rows(examples: Examples) -> dict[tuple[int, int], int]:
-    """The most accurate train row of each (architecture, activation) that has train rows."""
+    """The most accurate train row of each (architecture, activation), for every architecture that has train rows;
+    an activation no train model of the architecture has (a small zoo's split) gets the architecture's best."""
     train_rows = examples.rows("train")
     best = {}
     for k in range(len(examples.architectures)):
+        architecture = train_rows[examples.architecture[train_rows] == k]
         for activation in range(len(examples.activations)):
-            own = (examples.architecture[train_rows] == k) & (examples.activation[train_rows] == activation)
-            candidates = train_rows[own]
+            candidates = architecture[examples.activation[architecture] == activation]
+            candidates = candidates if len(candidates) else architecture
             if len(candidates):
                 best[k, activation] = int(candidates[examples.results[candidates, 0].argmax()])
     return best
@@ -60,9 +62,10 @@ def pca_baseline(examples: Examples, rows: torch.Tensor, latent: int) -> list[tu
 def nearest_train_baseline(
     examples: Examples, datasets: dict[str, Dataset], rows: torch.Tensor
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Every row "decoded" as the train checkpoint of its architecture, dataset and activation whose predictions
-    on the dataset's test split agree most with the row's own. An oracle: it looks at the held-out models'
-    behavior, so it bounds what any decoder that can only reproduce zoo-like models reaches."""
+    """Every row "decoded" as the train checkpoint of its architecture, dataset and activation (any activation where
+    no train model has the row's) whose predictions on the dataset's test split agree most with the row's own. An
+    oracle: it looks at the held-out models' behavior, so it bounds what any decoder that can only reproduce
+    zoo-like models reaches."""
     rows = architecture_order(examples, rows)
     train_rows = examples.rows("train")
     kinds = torch.stack([examples.dataset, examples.activation], 1)  # (rows, 2): what a row is compared within
@@ -71,7 +74,9 @@ def nearest_train_baseline(
         chosen = torch.empty_like(at)
         for kind in kinds[at].unique(dim=0):
             own = (kinds[at] == kind).all(1).nonzero()[:, 0]
-            pool = train_rows[(examples.architecture[train_rows] == k) & (kinds[train_rows] == kind).all(1)]
+            same = train_rows[(examples.architecture[train_rows] == k) & (kinds[train_rows, 0] == kind[0])]
+            pool = same[(kinds[same] == kind).all(1)]
+            pool = pool if len(pool) else same  # no train model with this activation: any of the dataset's
             agreement = _one_hot(examples, datasets, at[own]) @ _one_hot(examples, datasets, pool).T  # (own, pool)
             chosen[own] = pool[agreement.argmax(1)]
         out.append((at, examples.raw_features(chosen)))

@@ -145,7 +145,8 @@ def fit(
 
 def set_templates(model: WeightSpace, examples: Examples) -> None:
     """Start each (architecture, activation) template of the decoder at the normalized features of the most
-    accurate train model with that architecture and activation (zeros where there is none)."""
+    accurate train model with that architecture and activation (see `best_train_rows`; zeros for an architecture
+    without train models)."""
     with torch.no_grad():
         for (k, activation), row in best_train_rows(examples).items():
             architecture = examples.architectures[k]

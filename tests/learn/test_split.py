@@ -1,12 +1,21 @@
-"""The zoo is split by model: a model's checkpoints and pruned variants all fall on one side."""
+"""The zoo is split by model: a model's checkpoints and pruned variants all fall on one side; a zoo too small to
+split is refused, and a split that leaves an activation out of train still decodes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
+from click.testing import CliRunner
 
 import graphspace
+from graphspace.cli import main
+from graphspace.data import load_datasets
+from graphspace.learn.baselines import best_model_baseline, best_train_rows, nearest_train_baseline
+from graphspace.learn.examples import load_examples
 from graphspace.learn.split import split_models
 from graphspace.spec import Split
+from tests.conftest import SPECS
 
 
 def _zoo(models_per_dataset: dict[str, int], rows_per_model: int = 3) -> pl.DataFrame:
@@ -44,3 +53,33 @@ def test_the_stored_split_is_a_metadata_column(tiny_store: graphspace.Store) -> 
     metadata = tiny_store.metadata()
     assert set(metadata["split"]) <= {"train", "val", "test"}
     assert metadata.group_by("model").agg(pl.col("split").n_unique())["split"].max() == 1
+
+
+def test_a_test_model_whose_activation_no_train_model_has_is_decoded_from_its_dataset_s_models(
+    tiny_store: graphspace.Store,
+) -> None:
+    # a small zoo's split can leave an activation out of train: the templates fall back to the architecture's best
+    models = tiny_store.metadata().group_by("model").agg(pl.col("activation").first())
+    split = models.select(
+        "model", split=pl.when(pl.col("activation") == "relu").then(pl.lit("train")).otherwise(pl.lit("test"))
+    )
+    examples = load_examples(tiny_store, split)
+    test = examples.rows("test")
+    datasets = load_datasets(tiny_store.spec.datasets)
+    train = examples.rows("train")
+    best = int(train[examples.results[train, 0].argmax()])
+    for baseline in (best_model_baseline(examples, test), nearest_train_baseline(examples, datasets, test)):
+        (rows, features), *_ = baseline
+        assert sorted(rows.tolist()) == sorted(test.tolist()) and features.isfinite().all()
+    assert set(best_train_rows(examples).values()) == {best}  # tanh takes the best relu model as its template
+
+
+def test_a_zoo_too_small_to_split_is_refused_before_any_store(tmp_path: Path) -> None:
+    spec = tmp_path / "one.yaml"
+    spec.write_text((SPECS / "tiny.yaml").read_text().replace("  size: 8", "  size: 1"))
+    result = CliRunner().invoke(main, ["run", str(spec), "--store", str(tmp_path / "one.zarr")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "zoo.size = 1" in result.output and "at least 2 models, and 'digits' gets 1" in " ".join(
+        result.output.split()
+    )
+    assert not (tmp_path / "one.zarr").exists()
