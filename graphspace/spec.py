@@ -322,7 +322,13 @@ class Zoo(Section):
     architecture: Architecture = Field(
         default_factory=lambda: CNNArchitecture(kind="cnn"), description="The network architecture."
     )
-    size: int = Field(64, ge=1, le=100_000, description="Number of models (before pruned variants).")
+    size: int = Field(
+        64,
+        ge=1,
+        le=100_000,
+        description="Number of models (before pruned variants); a run needs at least 2 per dataset it learns from "
+        "(the learn stage splits by model into train and test).",
+    )
     sampling: Literal["random", "grid"] = Field(
         "random",
         description="random: each varied field drawn independently per model (seeded); grid: models cycle "
