@@ -7,6 +7,7 @@ from torch import nn
 
 from graphspace.learn.batch import architecture_order, architecture_runs, graph_batch
 from graphspace.learn.examples import Examples
+from graphspace.learn.memory import chunked, chunks
 from graphspace.learn.model import WeightSpace
 
 EMBED_BATCH = 256
@@ -15,17 +16,24 @@ EMBED_BATCH = 256
 @torch.no_grad()
 def embed(model: WeightSpace, examples: Examples, rows: torch.Tensor) -> torch.Tensor:
     """(len(rows), latent) embeddings of `rows`, in the order given."""
-    return encode_rows(model.encoder, examples, rows)
+    return encode_rows(model.encoder, examples, rows, model.config.hidden)
+
+
+def encode_graphs(encoder: nn.Module, examples: Examples, rows: torch.Tensor, hidden: int) -> torch.Tensor:
+    """`encoder(graph_batch(examples, rows))` for rows in `architecture_order`, in chunks of bounded memory (see
+    `graphspace.learn.memory`; `hidden` is the encoder's width)."""
+    edges = torch.tensor([2 * a.skeleton.num_edges for a in examples.architectures])[examples.architecture[rows]]
+    return chunked(lambda part: encoder(graph_batch(examples, rows[part])), chunks(edges * hidden))
 
 
 @torch.no_grad()
-def encode_rows(encoder: nn.Module, examples: Examples, rows: torch.Tensor) -> torch.Tensor:
-    """(len(rows), d) outputs of a graph encoder (GraphBatch of B graphs -> (B, d)) on `rows`, in the order
-    given; the encoder is put in eval mode."""
+def encode_rows(encoder: nn.Module, examples: Examples, rows: torch.Tensor, hidden: int) -> torch.Tensor:
+    """(len(rows), d) outputs of a graph encoder of width `hidden` (GraphBatch of B graphs -> (B, d)) on `rows`,
+    in the order given; the encoder is put in eval mode."""
     encoder.eval()
     parts = torch.arange(len(rows)).split(EMBED_BATCH)
     order = torch.cat([part[torch.argsort(examples.architecture[rows[part]], stable=True)] for part in parts])
-    out = torch.cat([encoder(graph_batch(examples, rows[o])) for o in order.split(EMBED_BATCH)])
+    out = torch.cat([encode_graphs(encoder, examples, rows[o], hidden) for o in order.split(EMBED_BATCH)])
     return out[torch.argsort(order)]
 
 

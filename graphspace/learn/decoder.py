@@ -9,6 +9,7 @@ from torch import nn
 from graphspace.learn.batch import EDGE_TYPES, repeated_edges
 from graphspace.learn.encoder import EdgeConv, NodeSlots, mlp
 from graphspace.learn.examples import Architecture
+from graphspace.learn.memory import chunked, chunks
 
 
 class WeightDecoder(nn.Module):
@@ -40,6 +41,7 @@ class WeightDecoder(nn.Module):
         templates: dict[str, int],
     ) -> None:
         super().__init__()
+        self.hidden = hidden
         self.slots = NodeSlots(hidden)
         self.activation = nn.Embedding(activations, latent)
         self.condition = mlp(latent, 2 * hidden, 2 * hidden)  # -> a scale and a shift of each slot
@@ -59,6 +61,11 @@ class WeightDecoder(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, activation: torch.Tensor, architecture: Architecture) -> torch.Tensor:
+        """(B, F) normalized features, decoded in chunks of bounded memory (`graphspace.learn.memory`)."""
+        states = torch.full((len(z),), 2 * architecture.skeleton.num_edges * self.hidden)
+        return chunked(lambda part: self._decode(z[part], activation[part], architecture), chunks(states))
+
+    def _decode(self, z: torch.Tensor, activation: torch.Tensor, architecture: Architecture) -> torch.Tensor:
         shape = architecture.skeleton
         batch, nodes = z.shape[0], shape.num_nodes
         slots = self.slots(shape.node_layer, architecture.node_index, architecture.node_role)  # (N, H)

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from graphspace.learn.batch import architecture_order, architecture_runs, graph_batch
+from graphspace.learn.batch import architecture_order, architecture_runs
 from graphspace.learn.behavior import Probes, model_logits
+from graphspace.learn.codec import encode_graphs
 from graphspace.learn.conditions import DatasetSample
 from graphspace.learn.examples import Examples
 from graphspace.learn.model import WeightSpace
@@ -82,7 +83,7 @@ def losses(
 ) -> dict[str, torch.Tensor]:
     """The loss terms on one batch of rows (any order; reordered by architecture here)."""
     rows = architecture_order(examples, rows)
-    z = model.encoder(graph_batch(examples, rows))  # (B, latent)
+    z = encode_graphs(model.encoder, examples, rows, model.config.hidden)  # (B, latent)
     datasets = model.dataset_encoder(*conditions.dataset_batch())  # (D, hidden)
     condition = model.conditions(datasets[examples.dataset[rows]], conditions.results[rows])
     terms = {"contrastive": info_nce(z, condition, model.log_temperature)}

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphspace.learn.batch import GraphBatch, architecture_order, graph_batch
-from graphspace.learn.codec import encode_rows
+from graphspace.learn.batch import GraphBatch, architecture_order
+from graphspace.learn.codec import encode_graphs, encode_rows
 from graphspace.learn.encoder import WeightEncoder
 from graphspace.learn.examples import Examples
 from graphspace.learn.training import batches
@@ -69,20 +69,20 @@ def supervised_probe(
         generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
         for rows in batches(train[torch.randperm(len(train), generator=generator)], batch_size):
             rows = architecture_order(examples, rows)
-            loss = _loss(model(graph_batch(examples, rows)), labels[rows], sizes)
+            loss = _loss(encode_graphs(model, examples, rows, hidden), labels[rows], sizes)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
         if len(val):
             with torch.no_grad():
-                loss = float(_loss(encode_rows(model, examples, val), labels[val], sizes))
+                loss = float(_loss(encode_rows(model, examples, val, hidden), labels[val], sizes))
         if len(val) == 0 or loss < best_loss:
             best, best_loss = copy.deepcopy(model.state_dict()), loss
         if on_epoch:
             on_epoch(epoch + 1, epochs)
     model.load_state_dict(best)
-    outputs = encode_rows(model, examples, torch.arange(len(examples))).split(widths, dim=1)
+    outputs = encode_rows(model, examples, torch.arange(len(examples)), hidden).split(widths, dim=1)
     return [_decode(out, classes, scale) for out, (_, classes, scale) in zip(outputs, encoded, strict=True)]
 
 
