@@ -44,3 +44,8 @@ def test_importing_graphspace_and_asking_the_cli_for_help_leave_torch_unloaded()
     code = "import sys, graphspace.cli; print(sorted({'torch', 'torch_geometric', 'zarr'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_python_dash_m_graphspace_is_the_command_line() -> None:
+    shown = subprocess.run([sys.executable, "-m", "graphspace", "--help"], capture_output=True, text=True, check=True)
+    assert shown.stdout.startswith("Usage: graphspace [OPTIONS] COMMAND") and "spec-reference" in shown.stdout
