@@ -84,7 +84,9 @@ def graph_batch(examples: Examples, rows: torch.Tensor, features: list[torch.Ten
         )
         nodes_before += count * shape.num_nodes
         graphs_before += count
-    bias, layer, index, role, edges, edge_attr, kind, batch = (torch.cat(column) for column in zip(*parts, strict=True))
+    columns = list(zip(*parts, strict=True))
+    edges = torch.cat(columns.pop(4), dim=1)  # (2, E): edges run along the second dimension
+    bias, layer, index, role, edge_attr, kind, batch = (torch.cat(column) for column in columns)
     return GraphBatch(
         bias=bias,
         layer=layer,

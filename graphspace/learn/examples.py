@@ -129,7 +129,8 @@ class Examples:
 
 def load_examples(store: Store, split: pl.DataFrame) -> Examples:
     """The store's rows as examples; `split` maps each `model` to its split name. Normalization statistics
-    come from the rows of the train split."""
+    come from the rows of the train split (for an architecture that only held-out models have, from its own
+    rows: learning saw none of it, and its weights still need a scale)."""
     metadata = store.metadata().drop("split").join(split, on="model", how="left")
     split_index = torch.from_numpy(
         metadata["split"].cast(pl.Enum(list(SPLITS))).to_physical().cast(pl.Int64).to_numpy().copy()
@@ -148,7 +149,13 @@ def load_examples(store: Store, split: pl.DataFrame) -> Examples:
         shape = store.skeleton(key)
         group = parameter_groups(shape.layers)
         train = block[split_index[at] == SPLITS.index("train")]
-        scale = torch.stack([train[:, group == g].std() for g in range(int(group.max()) + 1)])
+        reference = train if len(train) > 1 else block  # an architecture only held-out models have: its own rows
+        groups = int(group.max()) + 1
+        scale = (
+            torch.stack([reference[:, group == g].std() for g in range(groups)])
+            if len(reference) > 1
+            else torch.ones(groups)
+        )
         scale = torch.where(scale > 0, scale, torch.ones_like(scale))[group]
         architectures.append(Architecture(key, store.blueprint(key), shape, scale, group))
         features.append(block)

@@ -1,31 +1,36 @@
 """A dataset held out of learning: its models get embeddings, their nearest known dataset is reported, every later
-stage runs beside them, and sampling it says why it cannot."""
+stage runs beside them, and sampling it says why it cannot. The zoo mixes two architectures (digits' 64 inputs,
+mnist1d's 40), so batches mix them too."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import polars as pl
 import pytest
+import torch
 from click.testing import CliRunner
 
 import graphspace
 from graphspace.cli import main
+from graphspace.learn.examples import load_examples
 from tests.conftest import SPECS
 
 
 @pytest.fixture(scope="module")
 def held_out_store(tmp_path_factory: pytest.TempPathFactory) -> graphspace.Store:
-    """The tiny spec over three digits tasks (all of digits, and two 2-class tasks), one held out of learning."""
+    """The tiny spec over digits, mnist1d (another architecture) and a 2-class digits task held out of learning."""
     values = graphspace.load_spec(SPECS / "tiny.yaml").model_dump()
     values["name"] = "held_out"
     values["datasets"] += [
-        {"name": "digits_01", "source": "derived", "base": "digits", "classes": [0, 1]},
+        {"name": "mnist1d", "source": "embedded"},
         {"name": "digits_23", "source": "derived", "base": "digits", "classes": [2, 3]},
     ]
     values["zoo"].update(size=12, sampling="grid")
-    values["zoo"]["vary"] = {"dataset": ["digits", "digits_01", "digits_23"], "init": ["glorot"], "seed": [0, 1, 2, 3]}
+    values["zoo"]["vary"] = {"dataset": ["digits", "mnist1d", "digits_23"], "init": ["glorot"], "seed": [0, 1, 2, 3]}
     values["learn"].update(holdout_datasets=["digits_23"], ablations=[])
-    values["sample"]["targets"] = [{"dataset": "digits_01", "accuracy": 0.9}]
+    values["sample"]["targets"] = [{"dataset": "mnist1d", "accuracy": 0.2}]
     spec = graphspace.Spec.model_validate(values)
     return graphspace.run(spec, tmp_path_factory.mktemp("stores") / "held_out.zarr")
 
@@ -45,8 +50,8 @@ def test_held_out_models_get_their_nearest_known_dataset(held_out_store: graphsp
     held_out = nearest.filter(pl.col("split") == "holdout")
     assert set(held_out["dataset"]) == {"digits_23"}
     assert held_out.height == held_out_store.metadata().filter(pl.col("dataset") == "digits_23").height
-    assert set(held_out["nearest_known"]) <= {"digits", "digits_01"}  # the known datasets only
-    assert set(held_out["nearest"]) <= {"digits", "digits_01", "digits_23"}  # the held-out one has an embedding too
+    assert set(held_out["nearest_known"]) <= {"digits", "mnist1d"}  # the known datasets only
+    assert set(held_out["nearest"]) <= {"digits", "mnist1d", "digits_23"}  # the held-out one has an embedding too
     assert held_out["own_similarity"].is_finite().all()
 
 
@@ -61,4 +66,19 @@ def test_querying_the_held_out_dataset_says_why_it_cannot(held_out_store: graphs
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "Traceback" not in result.output
     printed = " ".join(result.output.split())
-    assert "'digits_23'" in printed and "learn.holdout_datasets" in printed and "digits, digits_01" in printed
+    assert "'digits_23'" in printed and "learn.holdout_datasets" in printed and "digits, mnist1d" in printed
+
+
+def test_the_zoo_mixes_architectures_and_one_only_held_out_models_have_is_normalized_by_its_own_rows(
+    held_out_store: graphspace.Store,
+) -> None:
+    assert held_out_store.metadata()["architecture"].n_unique() == 2
+    models = held_out_store.metadata().group_by("model").agg(pl.col("dataset").first())
+    split = models.select(
+        "model", split=pl.when(pl.col("dataset") == "mnist1d").then(pl.lit("holdout")).otherwise(pl.lit("train"))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no std() of zero rows
+        examples = load_examples(held_out_store, split)
+    for architecture in examples.architectures:
+        assert torch.isfinite(architecture.scale).all() and (architecture.scale != 1).any()
