@@ -95,7 +95,10 @@ class LearnedSpace:
 
     def _architecture_of(self, model: nn.Module) -> int:
         for k, architecture in enumerate(self.examples.architectures):
-            layers = Network.of(model, architecture.blueprint.input_shape).layers()
+            try:
+                layers = Network.of(model, architecture.blueprint.input_shape).layers()
+            except GraphError:  # the model does not run on this architecture's inputs
+                continue
             if [_shape(la) for la in layers] == [_shape(la) for la in architecture.layers]:
                 return k
         raise GraphError(

@@ -82,3 +82,12 @@ def test_the_zoo_mixes_architectures_and_one_only_held_out_models_have_is_normal
         examples = load_examples(held_out_store, split)
     for architecture in examples.architectures:
         assert torch.isfinite(architecture.scale).all() and (architecture.scale != 1).any()
+
+
+def test_torch_models_of_either_architecture_encode_as_their_stored_checkpoints(
+    held_out_store: graphspace.Store,
+) -> None:
+    metadata = held_out_store.metadata()
+    ids = [int(metadata.filter(pl.col("dataset") == name)["id"][0]) for name in ("digits", "mnist1d", "digits_23")]
+    models = [held_out_store.model(i) for i in ids]
+    assert torch.allclose(graphspace.encode(held_out_store, models), graphspace.encode(held_out_store, ids), atol=1e-5)
