@@ -149,7 +149,7 @@ def export(store_path: Path, ids: list[int], out: Path) -> None:
 @click.option("--dataset", default=None, help="Dataset of the target (default: the store's first).")
 @click.option("--accuracy", type=click.FloatRange(0.0, 1.0), required=True, help="Target test accuracy.")
 @click.option("--n", "count", type=click.IntRange(1, 10_000), default=16, show_default=True, help="Samples per method.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="Seed of the sampling.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per sample instead of the table.")
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Save the default sampler's models here (safetensors + JSON)."

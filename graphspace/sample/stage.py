@@ -178,6 +178,8 @@ def query(
         raise StoreError(f"query: n must be at least 1 (models per method); got {n}.")
     if not 0.0 <= accuracy <= 1.0:
         raise StoreError(f"query: accuracy is a test accuracy between 0 and 1; got {accuracy}.")
+    if not 0 <= seed < 2**31:
+        raise StoreError(f"query: seed must be between 0 and 2^31 - 1, as the spec's seeds; got {seed}.")
     name = dataset or spec.datasets[0].name
     known = [d.name for d in spec.datasets]
     if name not in known:

@@ -75,11 +75,18 @@ def test_a_target_outside_the_zoo_is_answered_with_a_warning(tiny_store: graphsp
     assert "outside the zoo's range" in result.stderr and "the closest the zoo supports" in result.stderr
 
 
-def test_a_query_for_no_models_or_an_accuracy_beyond_0_1_is_refused(tiny_store: graphspace.Store) -> None:
+def test_a_query_for_no_models_an_accuracy_beyond_0_1_or_a_negative_seed_is_refused(
+    tiny_store: graphspace.Store,
+) -> None:
     with pytest.raises(graphspace.StoreError, match="n must be at least 1"):
         tiny_store.query(0.8, n=0)
     with pytest.raises(graphspace.StoreError, match="between 0 and 1; got 90"):
         tiny_store.query(90)  # a percentage
+    with pytest.raises(graphspace.StoreError, match=r"seed must be between 0 and 2\^31 - 1, .* got -1"):
+        tiny_store.query(0.8, seed=-1)
+    args = ["query", "--store", str(tiny_store.path), "--accuracy", "0.8", "--seed", "-1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--seed" in result.output and "Traceback" not in result.output
 
 
 def test_a_query_whose_out_is_a_file_stops_before_sampling(tiny_store: graphspace.Store, tmp_path: Path) -> None:
