@@ -149,7 +149,7 @@ def load_examples(store: Store, split: pl.DataFrame) -> Examples:
         shape = store.skeleton(key)
         group = parameter_groups(shape.layers)
         train = block[split_index[at] == SPLITS.index("train")]
-        reference = train if len(train) > 1 else block  # an architecture only held-out models have: its own rows
+        reference = train if len(train) > 1 else block  # under two train rows (held-out models only): all its rows
         groups = int(group.max()) + 1
         scale = (
             torch.stack([reference[:, group == g].std() for g in range(groups)])
