@@ -32,6 +32,7 @@ from rich.table import Table
 
 from graphspace.errors import GraphspaceError, SpecError, StoreError
 from graphspace.progress import Progress
+from graphspace.spec import MAX_SEED
 from graphspace.spec_reference import spec_reference
 from graphspace.specfile import load_spec
 
@@ -149,7 +150,7 @@ def export(store_path: Path, ids: list[int], out: Path) -> None:
 @click.option("--dataset", default=None, help="Dataset of the target (default: the store's first).")
 @click.option("--accuracy", type=click.FloatRange(0.0, 1.0), required=True, help="Target test accuracy.")
 @click.option("--n", "count", type=click.IntRange(1, 10_000), default=16, show_default=True, help="Samples per method.")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="Seed of the sampling.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True, help="Seed of the sampling.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per sample instead of the table.")
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Save the default sampler's models here (safetensors + JSON)."

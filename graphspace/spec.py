@@ -33,7 +33,8 @@ WeightDecay = Annotated[float, Field(ge=0.0, le=1.0)]
 LearningRate = Annotated[float, Field(gt=0.0, le=10.0)]
 Momentum = Annotated[float, Field(ge=0.0, lt=1.0)]
 BatchSize = Annotated[int, Field(ge=1, le=65536)]
-Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+MAX_SEED = 2**31 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 Width = Annotated[int, Field(ge=1, le=4096)]
 
 

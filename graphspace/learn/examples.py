@@ -121,6 +121,10 @@ class Examples:
         """Indices of the rows of a split."""
         return (self.split == SPLITS.index(split)).nonzero()[:, 0]
 
+    def known_datasets(self) -> torch.Tensor:
+        """Sorted indices (into `datasets`) of the datasets learning sees: those with train rows."""
+        return self.dataset[self.rows("train")].unique()
+
     def raw_features(self, rows: torch.Tensor) -> torch.Tensor:
         """(len(rows), F) raw features of rows that share one architecture."""
         (k,) = self.architecture[rows].unique().tolist()

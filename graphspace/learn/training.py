@@ -56,7 +56,7 @@ class Conditions:
         """The conditions of `examples` with one sample per dataset of `examples.datasets`."""
         train = examples.results[examples.rows("train")]
         results = (examples.results - train.mean(0)) / train.std(0).clamp_min(1e-6)
-        return cls(samples, results, examples.dataset[examples.rows("train")].unique())
+        return cls(samples, results, examples.known_datasets())
 
     def dataset_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(D, S, 256) inputs, (D, S) labels, (D,) log sizes of every dataset."""

@@ -39,7 +39,7 @@ from graphspace.sample.methods import (
     screened,
     unconditional,
 )
-from graphspace.spec import Spec
+from graphspace.spec import MAX_SEED, Spec
 from graphspace.store import Store
 
 SCREEN_INPUTS = 1024  # training inputs each candidate of screened sampling is measured on
@@ -178,7 +178,7 @@ def query(
         raise StoreError(f"query: n must be at least 1 (models per method); got {n}.")
     if not 0.0 <= accuracy <= 1.0:
         raise StoreError(f"query: accuracy is a test accuracy between 0 and 1; got {accuracy}.")
-    if not 0 <= seed < 2**31:
+    if not 0 <= seed <= MAX_SEED:
         raise StoreError(f"query: seed must be between 0 and 2^31 - 1, as the spec's seeds; got {seed}.")
     name = dataset or spec.datasets[0].name
     known = [d.name for d in spec.datasets]
@@ -225,14 +225,14 @@ def _pool(space: LearnedSpace, embeddings: np.ndarray, name: str, dataset: Datas
     """The train rows of a dataset, with their stored embeddings (`embeddings`: row = id), and SCREEN_INPUTS
     inputs of its training split drawn with `seed`."""
     examples = space.examples
-    train = examples.rows("train")
-    learned = [d for i, d in enumerate(examples.datasets) if (examples.dataset[train] == i).any()]
+    learned = [examples.datasets[i] for i in examples.known_datasets().tolist()]
     if name not in learned:
         held_out = " (it is in learn.holdout_datasets)" if name in examples.datasets else ""
         raise StoreError(
             f"sample: no model of dataset {name!r} was learned from{held_out}; sampling starts from a dataset's "
             f"train models. Datasets learned from: {', '.join(learned)}."
         )
+    train = examples.rows("train")
     rows = train[examples.dataset[train] == examples.datasets.index(name)]
     (k,) = examples.architecture[rows].unique().tolist()
     z = embeddings[examples.ids[rows].numpy()]
