@@ -55,19 +55,13 @@ def loop_way(bp: Blueprint, hypers: list[Hyper], data: Dataset, epochs: int) -> 
     return stack_parameters(models)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    retain_freed_memory()  # the same allocator setting for both ways
-    data = load_datasets([EmbeddedDataset(name="mnist")])["mnist"]
+def benchmark_hypers(models: int) -> list[Hyper]:
+    """`models` relu models on mnist with the default zoo's varied init, lr and weight decay (no dropout)."""
     spec = Spec.model_validate(
         {
             "name": "benchmark",
             "zoo": {
-                "size": args.models,
+                "size": models,
                 "vary": {
                     "init": ["normal", "glorot", "orthogonal", "he_normal", "truncated_normal"],
                     "lr": {"log_uniform": [3e-4, 3e-3]},
@@ -76,7 +70,18 @@ def main() -> None:
             },
         }
     )
-    hypers = plan_models(spec)
+    return plan_models(spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    retain_freed_memory()  # the same allocator setting for both ways
+    data = load_datasets([EmbeddedDataset(name="mnist")])["mnist"]
+    hypers = benchmark_hypers(args.models)
     architectures = {
         "cnn 8-6-4 (zoo CNN)": CNNArchitecture(kind="cnn"),
         "mlp 784-32-10": MLPArchitecture(kind="mlp", hidden=[32]),

@@ -70,7 +70,14 @@ def main() -> None:
 @click.option("--fresh", is_flag=True, help="Delete an existing store and start over.")
 @click.option("--quiet", is_flag=True, help="No progress bars and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object (see `info --json`).")
-def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool, as_json: bool) -> None:
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="Where the zoo, the weight space and the supervised probe reference train: auto (a GPU when torch sees "
+    "one, else the CPU), cpu, cuda or cuda:N.",
+)
+def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool, as_json: bool, device: str) -> None:
     """Run the pipeline of SPEC (a YAML file) into its store, resuming an interrupted run; the report is written
     beside the store."""
     spec = load_spec(spec_path)
@@ -80,7 +87,7 @@ def run(spec_path: Path, store_path: Path | None, fresh: bool, quiet: bool, as_j
     started = time.perf_counter()
     with _progress_bar(quiet) as progress:
         try:
-            store = run_pipeline(spec, store_path, fresh=fresh, progress=progress)
+            store = run_pipeline(spec, store_path, fresh=fresh, progress=progress, device=device)
         except SpecError as error:  # a spec that validates but does not fit its data or its plan of models
             raise SpecError(f"Spec file {spec_path} cannot run as written: {error}") from None
     if as_json:

@@ -6,8 +6,11 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import torch
+
 from graphspace.data import load_datasets
 from graphspace.data.dataset import Dataset
+from graphspace.device import resolve_device
 from graphspace.errors import SpecError, StoreError
 from graphspace.learn.stage import learn_stage
 from graphspace.probing.stage import probe_stage
@@ -23,10 +26,17 @@ from graphspace.zoo.plan import plan_models, plan_populations
 
 
 def run(
-    spec: Spec | str | Path, store: str | Path | None = None, fresh: bool = False, progress: Progress | None = None
+    spec: Spec | str | Path,
+    store: str | Path | None = None,
+    fresh: bool = False,
+    progress: Progress | None = None,
+    device: str | torch.device = "auto",
 ) -> Store:
     """Run the spec's stages (a `Spec`, or the path of a YAML spec file) into its store (default
     `spec.store_path`) and return the store.
+
+    `device` is where the zoo, the weight space and the supervised probe reference train (see
+    `graphspace.device.DEVICES`); the other stages run on the CPU. A store may be resumed on another device.
 
     Everything that can fail on bad input (datasets, architecture fit, a store of another spec) fails before
     anything is written. A store left by an interrupted run of the same spec is resumed: populations already
@@ -41,6 +51,7 @@ def run(
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     path = Path(store) if store is not None else spec.store_path
+    place = resolve_device(device)
     datasets = load_datasets(spec.datasets)
     models = plan_models(spec)
     _check_splittable(spec, models)
@@ -50,10 +61,10 @@ def run(
     }
     with writing(path):
         zoo_store = _open_or_create(path, spec, fresh, [blueprints[m.dataset] for m in models])
-        _zoo_stage(zoo_store, spec, models, blueprints, datasets, progress)
+        _zoo_stage(zoo_store, spec, models, blueprints, datasets, progress, place)
         _graph_stage(zoo_store, progress)
-        learn_stage(zoo_store, spec, datasets, progress)
-        probe_stage(zoo_store, spec, progress)
+        learn_stage(zoo_store, spec, datasets, progress, place)
+        probe_stage(zoo_store, spec, progress, place)
         sample_stage(zoo_store, spec, datasets, progress)
         write_report(zoo_store, progress)
     return zoo_store
@@ -79,8 +90,9 @@ def _zoo_stage(
     blueprints: dict[str, Blueprint],
     datasets: dict[str, Dataset],
     progress: Progress | None,
+    device: torch.device,
 ) -> None:
-    """Train and record every population of the zoo that the store does not hold yet."""
+    """Train (on `device`) and record every population of the zoo that the store does not hold yet."""
     populations = plan_populations(models, spec.zoo.train.population)
     done = {i for p in populations if p.index in store.committed_populations() for i in p.members}
     if progress:
@@ -91,7 +103,7 @@ def _zoo_stage(
         hypers = population.hypers(models)
         dataset = hypers[0].dataset
         rows, weights = record_population(
-            blueprints[dataset], list(population.members), hypers, datasets[dataset], spec.zoo
+            blueprints[dataset], list(population.members), hypers, datasets[dataset], spec.zoo, device
         )
         store.append(population.index, rows, weights)
         done.update(population.members)

@@ -16,4 +16,4 @@ SPECS = ROOT / "specs"
 def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> graphspace.Store:
     """The store of a full run of specs/tiny.yaml."""
     path = tmp_path_factory.mktemp("stores") / "tiny.zarr"
-    return graphspace.run(SPECS / "tiny.yaml", path)  # a spec file's path does for a Spec
+    return graphspace.run(SPECS / "tiny.yaml", path, device="cpu")  # a spec file's path does for a Spec

@@ -15,6 +15,7 @@ import torch
 
 from graphspace.data.dataset import Dataset
 from graphspace.determinism import deterministic
+from graphspace.device import CPU, moved, placed
 from graphspace.errors import StoreError
 from graphspace.learn.baselines import best_model_baseline, best_train_rows, nearest_train_baseline, pca_baseline
 from graphspace.learn.behavior import Probes, make_probes
@@ -49,8 +50,15 @@ def objective(learn: Learn, seed: int, variant: str) -> Objective:
 
 
 @deterministic()
-def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress: Progress | None = None) -> None:
-    """Run (or resume, or skip when done) the learn stage of `spec` on `store`.
+def learn_stage(
+    store: Store,
+    spec: Spec,
+    datasets: dict[str, Dataset],
+    progress: Progress | None = None,
+    device: torch.device = CPU,
+) -> None:
+    """Run (or resume, or skip when done) the learn stage of `spec` on `store`, training on `device` (embedding
+    and measuring on the CPU).
 
     Raises:
         StoreError: some stored checkpoints have no graph yet (the graph stage comes first).
@@ -72,7 +80,7 @@ def learn_stage(store: Store, spec: Spec, datasets: dict[str, Dataset], progress
     spaces = {}
     for variant in ("main", *spec.learn.ablations):
         goal = objective(spec.learn, spec.seed, variant)
-        spaces[variant] = fit(store, variant, examples, probes, conditions, goal, spec, progress)
+        spaces[variant] = fit(store, variant, examples, probes, conditions, goal, spec, progress, device)
     store.write_embeddings(embed(spaces["main"], examples, torch.arange(len(examples))).numpy())
     test = examples.rows("test")
     methods = {method: decode_rows(space, examples, test) for method, space in spaces.items()}
@@ -94,8 +102,10 @@ def fit(
     goal: Objective,
     spec: Spec,
     progress: Progress | None,
+    device: torch.device = CPU,
 ) -> WeightSpace:
-    """Train one variant, resuming from its checkpoint in the store, checkpointing after every epoch."""
+    """Train one variant on `device`, resuming from its checkpoint in the store, checkpointing after every epoch
+    (checkpoints hold CPU tensors, whatever trained them). Returns the model on the CPU."""
     config = WeightSpaceConfig(
         grid=math.prod(examples.architectures[0].skeleton.grid),
         hidden=spec.learn.hidden,
@@ -109,6 +119,7 @@ def fit(
         torch.manual_seed(spec.seed)
         model = WeightSpace(config)
     set_templates(model, examples)
+    model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=goal.lr)
     state = TrainingState()
     checkpoint = store.learn_checkpoint(variant)
@@ -124,8 +135,8 @@ def fit(
             variant,
             {
                 "config": config.to_dict(),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
+                "model": moved(model.state_dict(), CPU),
+                "optimizer": moved(optimizer.state_dict(), CPU),
                 "state": dataclasses.asdict(state),
                 "activations": examples.activations,
                 "datasets": examples.datasets,
@@ -139,8 +150,10 @@ def fit(
 
     if progress:
         progress(f"learn {variant}", state.epoch * steps, goal.epochs * steps, "")
-    train(model, optimizer, examples, probes, conditions, goal, state, on_epoch=save, on_step=step)
-    return model
+    with placed(device):
+        on_device = moved((examples, probes, conditions), device)
+        train(model, optimizer, *on_device, goal, state, on_epoch=save, on_step=step)
+    return model.cpu()
 
 
 def set_templates(model: WeightSpace, examples: Examples) -> None:

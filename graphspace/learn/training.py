@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from graphspace.device import CPU
 from graphspace.learn.batch import architecture_order, architecture_runs
 from graphspace.learn.behavior import Probes, model_logits
 from graphspace.learn.codec import encode_graphs
@@ -107,7 +108,7 @@ def losses(
         )
         if objective.behavior > 0:
             inputs = len(probes.inputs[0])
-            select = torch.randperm(inputs, generator=generator)[: objective.behavior_inputs]
+            select = torch.randperm(inputs, generator=generator, device=CPU)[: objective.behavior_inputs]
             logits = model_logits(examples, probes.inputs, architecture, at, decoded * architecture.scale, select)
             original = probes.logits[k][examples.position[at]][:, select]
             behaved = behaved + share * behavior(logits, original)
@@ -139,7 +140,7 @@ def train(
     model.train()
     while state.epoch < objective.epochs:
         generator = torch.Generator().manual_seed(objective.seed * 100_003 + state.epoch)
-        order = train_rows[torch.randperm(len(train_rows), generator=generator)]
+        order = train_rows[torch.randperm(len(train_rows), generator=generator, device=CPU)]
         epoch = batches(order, objective.batch_size)
         sums = dict.fromkeys(TERMS, 0.0)
         for step, rows in enumerate(epoch):

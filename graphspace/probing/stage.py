@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import torch
 
 from graphspace.determinism import deterministic
+from graphspace.device import CPU, resolve_device
 from graphspace.learn.examples import load_examples
 from graphspace.probing.estimators import gbt_probe, linear_probe, scores
 from graphspace.probing.features import embedding_views, flat_weights, recipe_features, statnn_features
@@ -56,25 +58,30 @@ PREDICTION_SCHEMA = {
 }
 
 
-def probe(store: Store) -> pl.DataFrame:
+def probe(store: Store, device: str | torch.device = "auto") -> pl.DataFrame:
     """The probe table of a store (see `probe_table`), computing it with the store's own spec if the store's run
-    has not yet. The learn stage must have finished."""
+    has not yet (the supervised GNN reference trains on `device`: see `graphspace.device.DEVICES`). The learn
+    stage must have finished."""
+    place = resolve_device(device)
     with writing(store.path):
-        probe_stage(store, store.spec)
+        probe_stage(store, store.spec, device=place)
     return store.probes()
 
 
 @deterministic()
-def probe_stage(store: Store, spec: Spec, progress: Progress | None = None) -> None:
-    """Run (or skip when done) the probe stage of `spec` on a store whose learn stage has finished."""
+def probe_stage(store: Store, spec: Spec, progress: Progress | None = None, device: torch.device = CPU) -> None:
+    """Run (or skip when done) the probe stage of `spec` on a store whose learn stage has finished; the supervised
+    GNN reference trains on `device`."""
     store.start_probing(spec.probe, DESIGN)
     if store.probed():
         return
-    predictions = probe_predictions(store, spec, progress)
+    predictions = probe_predictions(store, spec, progress, device)
     store.write_probed(probe_table(predictions), predictions)
 
 
-def probe_predictions(store: Store, spec: Spec, progress: Progress | None = None) -> pl.DataFrame:
+def probe_predictions(
+    store: Store, spec: Spec, progress: Progress | None = None, device: torch.device = CPU
+) -> pl.DataFrame:
     """Every method's predictions of every target for the test rows (PREDICTION_SCHEMA)."""
     metadata = store.metadata()
     split = metadata["split"].to_numpy()
@@ -124,6 +131,7 @@ def probe_predictions(store: Store, spec: Spec, progress: Progress | None = None
             (learn.hidden, learn.layers, learn.latent),
             (epochs, learn.batch_size, learn.lr, spec.seed),
             on_epoch,
+            device,
         )
         for target, prediction in zip(targets, supervised, strict=True):
             predicted[target.name, "gnn_supervised"] = prediction

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from graphspace.device import CPU, moved, placed
 from graphspace.learn.batch import GraphBatch, architecture_order
 from graphspace.learn.codec import encode_graphs, encode_rows
 from graphspace.learn.encoder import WeightEncoder
@@ -41,6 +42,7 @@ def supervised_probe(
     size: tuple[int, int, int],
     training: tuple[int, int, float, int],
     on_epoch: Callable[[int, int], None] | None = None,
+    device: torch.device = CPU,
 ) -> list[np.ndarray]:
     """Predictions for every row of every target (in the order of `targets`, whose `values` are given per row).
 
@@ -50,6 +52,7 @@ def supervised_probe(
         training: (epochs, batch size, learning rate, seed). Continuous targets are standardized over the train
             rows and fitted by squared error, categorical ones by cross-entropy; the epoch with the lowest
             validation loss is kept (the last one when there are no validation rows).
+        device: where the GNN trains.
     """
     epochs, batch_size, lr, seed = training
     encoded = [_encode(t, v, examples.rows("train").numpy()) for t, v in zip(targets, values, strict=True)]
@@ -60,29 +63,31 @@ def supervised_probe(
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         encoder = WeightEncoder(math.prod(examples.architectures[0].skeleton.grid), hidden, layers, latent)
-        model = Heads(encoder, latent, widths)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    train, val = examples.rows("train"), examples.rows("val")
-    best, best_loss = copy.deepcopy(model.state_dict()), math.inf
-    for epoch in range(epochs):
-        model.train()
-        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        for rows in batches(train[torch.randperm(len(train), generator=generator)], batch_size):
-            rows = architecture_order(examples, rows)
-            loss = _loss(encode_graphs(model, examples, rows, hidden), labels[rows], sizes)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-        if len(val):
-            with torch.no_grad():
-                loss = float(_loss(encode_rows(model, examples, val, hidden), labels[val], sizes))
-        if len(val) == 0 or loss < best_loss:
-            best, best_loss = copy.deepcopy(model.state_dict()), loss
-        if on_epoch:
-            on_epoch(epoch + 1, epochs)
-    model.load_state_dict(best)
-    outputs = encode_rows(model, examples, torch.arange(len(examples)), hidden).split(widths, dim=1)
+        model = Heads(encoder, latent, widths).to(device)
+    examples, labels = moved((examples, labels), device)
+    with placed(device):
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+        train, val = examples.rows("train"), examples.rows("val")
+        best, best_loss = copy.deepcopy(model.state_dict()), math.inf
+        for epoch in range(epochs):
+            model.train()
+            generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+            for rows in batches(train[torch.randperm(len(train), generator=generator, device=CPU)], batch_size):
+                rows = architecture_order(examples, rows)
+                loss = _loss(encode_graphs(model, examples, rows, hidden), labels[rows], sizes)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+            if len(val):
+                with torch.no_grad():
+                    loss = float(_loss(encode_rows(model, examples, val, hidden), labels[val], sizes))
+            if len(val) == 0 or loss < best_loss:
+                best, best_loss = copy.deepcopy(model.state_dict()), loss
+            if on_epoch:
+                on_epoch(epoch + 1, epochs)
+        model.load_state_dict(best)
+        outputs = encode_rows(model, examples, torch.arange(len(examples)), hidden).cpu().split(widths, dim=1)
     return [_decode(out, classes, scale) for out, (_, classes, scale) in zip(outputs, encoded, strict=True)]
 
 

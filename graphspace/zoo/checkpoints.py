@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from graphspace.data import Dataset
+from graphspace.device import CPU, moved
 from graphspace.spec import Hyper, Zoo
 from graphspace.zoo.architecture import Blueprint
 from graphspace.zoo.evaluation import evaluate
@@ -24,15 +25,22 @@ def rows_per_model(zoo: Zoo) -> int:
 
 
 def record_population(
-    blueprint: Blueprint, members: list[int], hypers: list[Hyper], data: Dataset, zoo: Zoo
+    blueprint: Blueprint,
+    members: list[int],
+    hypers: list[Hyper],
+    data: Dataset,
+    zoo: Zoo,
+    device: torch.device = CPU,
 ) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
-    """Train the members together and return their metadata rows and flat weights, checkpoint by checkpoint.
+    """Train the members together (on `device`, where they are also evaluated and pruned) and return their
+    metadata rows and flat weights, checkpoint by checkpoint.
 
     A pruned row names its unpruned checkpoint by position in the returned list ("parent_index")."""
     epochs = zoo.train.checkpoint_epochs()
     rows: list[dict[str, Any]] = []
     weights: list[np.ndarray] = []
-    for epoch, params in train_population(blueprint, hypers, data, zoo.train.epochs, epochs):
+    data = moved(data, device)
+    for epoch, params in train_population(blueprint, hypers, data, zoo.train.epochs, epochs, device=device):
         parents = _add_rows(rows, weights, blueprint, members, hypers, data, epoch, params, 0.0, None)
         if zoo.prune.at == "all" or epoch == epochs[-1]:
             for ratio in zoo.prune.ratios():
@@ -55,8 +63,8 @@ def _add_rows(
 ) -> list[int]:
     """Evaluate one checkpoint of every member, append its rows; returns their positions in `rows`."""
     activation = hypers[0].activation
-    train_loss, train_accuracy = evaluate(blueprint, params, activation, data.x_train, data.y_train)
-    test_loss, test_accuracy = evaluate(blueprint, params, activation, data.x_test, data.y_test)
+    train_loss, train_accuracy = moved(evaluate(blueprint, params, activation, data.x_train, data.y_train), CPU)
+    test_loss, test_accuracy = moved(evaluate(blueprint, params, activation, data.x_test, data.y_test), CPU)
     positions = []
     for m, (model, hyper) in enumerate(zip(members, hypers, strict=True)):
         positions.append(len(rows))

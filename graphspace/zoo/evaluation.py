@@ -18,8 +18,8 @@ def evaluate(
     models = params[0].shape[0]
     per_sample = models * _widest_activation(blueprint)
     chunk = max(1, min(len(y), ACTIVATION_BUDGET // per_sample))
-    loss_sum = torch.zeros(models, dtype=torch.float64)
-    correct = torch.zeros(models, dtype=torch.float64)
+    loss_sum = torch.zeros(models, dtype=torch.float64, device=x.device)
+    correct = torch.zeros(models, dtype=torch.float64, device=x.device)
     params = [p.to(x.dtype) for p in params]
     for xs, ys in zip(x.split(chunk), y.split(chunk), strict=True):
         logits = forward(blueprint, params, xs, activation)

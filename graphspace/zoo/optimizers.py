@@ -10,7 +10,7 @@ import torch
 
 def _per_model(values: list[float], like: torch.Tensor) -> torch.Tensor:
     """(P, 1, 1, ...) tensor that broadcasts one value per model over a stacked parameter."""
-    return torch.tensor(values, dtype=like.dtype).reshape(-1, *([1] * (like.dim() - 1)))
+    return torch.tensor(values, dtype=like.dtype, device=like.device).reshape(-1, *([1] * (like.dim() - 1)))
 
 
 class PopulationAdam:

@@ -1,7 +1,8 @@
 """Many models of one blueprint computed at once: parameters stacked along a leading model axis.
 
 The formulation is chosen for CPUs, where small per-model ops are dominated by overhead and grouped
-convolutions are slow:
+convolutions are slow (on a GPU, later convs are batched products over unfolded inputs instead: see
+`_per_model_conv`):
 - the first layer sees the same input for every model, so its im2col patches are unfolded once and all models'
   kernels are one GEMM; for pooled convs, the GEMM runs over every pooling offset and the pool is a max (or
   mean) over that leading axis, which hands back the feature map channels-last, models folded into channels;
@@ -29,7 +30,7 @@ def stack_parameters(models: list[nn.Module]) -> list[torch.Tensor]:
 
 def flatten_model(params: list[torch.Tensor], index: int) -> np.ndarray:
     """Model `index` of stacked parameters as one float32 vector, in state_dict order."""
-    return torch.cat([p[index].reshape(-1) for p in params]).to(torch.float32).numpy()
+    return torch.cat([p[index].reshape(-1) for p in params]).to(torch.float32).cpu().numpy()
 
 
 @dataclass
@@ -49,7 +50,7 @@ class PopulationDropout:
         if not any(self.rates):
             return h
         models = len(self.rates)
-        masks = torch.ones(*shape[:model_axis], models, *shape[model_axis:], dtype=h.dtype)
+        masks = torch.ones(*shape[:model_axis], models, *shape[model_axis:], dtype=h.dtype, device=h.device)
         for m, (rate, generator) in enumerate(zip(self.rates, self.generators, strict=True)):
             if rate > 0:
                 mask = masks.select(model_axis, m)
@@ -89,6 +90,9 @@ def forward(
         if i == 0:
             h = _shared_input_conv(x, weight, bias, conv, blueprint.pool_kind, activation)
             width = conv.out_channels
+        elif h.device.type != "cpu":
+            h = act(_pool(_per_model_conv(h, weight, bias, conv), conv.pool, blueprint.pool_kind))
+            width = conv.out_channels
         else:
             padded = _padded(conv.out_channels)
             weight = F.pad(weight, (0, 0, 0, 0, 0, width - conv.in_channels, 0, padded - conv.out_channels))
@@ -116,6 +120,18 @@ def forward(
             if dropout is not None:
                 h = dropout(h, 0, (batch, h.shape[2]))
     return h
+
+
+def _per_model_conv(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: Conv) -> torch.Tensor:
+    """Each model's conv of its own channels of `h` (B, P*C, H, W), as one batched product over the unfolded
+    input: the GPU formulation (a grouped convolution there launches kernels per group, and its channels-last
+    layout costs conversions). Returns (B, P*C', H', W')."""
+    batch, models = h.shape[0], weight.shape[0]
+    out_h, out_w = (conv_output_size(n, conv) for n in h.shape[2:])
+    patches = F.unfold(h, conv.kernel, padding=conv.padding, stride=conv.stride)  # (B, P*C*k*k, H'*W')
+    patches = patches.view(batch, models, -1, out_h * out_w)
+    out = torch.einsum("pok,bpkl->bpol", weight.flatten(2), patches) + bias[None, :, :, None]
+    return out.reshape(batch, -1, out_h, out_w)
 
 
 LANES, MOST_PADDING = 8, 2
@@ -190,7 +206,7 @@ class _MaxPooledProduct(torch.autograd.Function):
         rows, offsets = patches.shape[1], patches.shape[0]
         best = patches.new_empty(rows, weight.shape[0])  # (N, M)
         winner = torch.zeros_like(best) if track else None
-        block = max(1, BLOCK_FLOATS // weight.shape[0])
+        block = _block_rows(patches, weight.shape[0])
         product, step = (best.new_empty(min(block, rows), weight.shape[0]) for _ in range(2))
         for start in range(0, rows, block):  # row blocks keep the passes below in cache
             stop = min(start + block, rows)
@@ -219,7 +235,7 @@ class _MaxPooledProduct(torch.autograd.Function):
         rows = grad.shape[0]
         steps = torch.cat([patches[:1], patches[1:] - patches[:-1]])  # (Q, N, K)
         grad_weight = grad.new_zeros(patches.shape[2], grad.shape[1])  # transposed: the faster GEMM shape on CPU
-        block = max(1, BLOCK_FLOATS // grad.shape[1])
+        block = _block_rows(patches, grad.shape[1])
         reached, passed = (grad.new_empty(min(block, rows), grad.shape[1]) for _ in range(2))
         for start in range(0, rows, block):
             stop = min(start + block, rows)
@@ -230,6 +246,12 @@ class _MaxPooledProduct(torch.autograd.Function):
                 torch.ge(winner[start:stop], q, out=reached_rows).mul_(grad_rows)
                 grad_weight.addmm_(steps[q, start:stop].T, reached_rows)
         return None, grad_weight.T, None
+
+
+def _block_rows(patches: torch.Tensor, columns: int) -> int:
+    """Rows of the pooled product handled at once: blocks that stay in a CPU's cache; all rows on a GPU, where each
+    block costs kernel launches and memory is no concern at these sizes."""
+    return max(1, BLOCK_FLOATS // columns) if patches.device.type == "cpu" else patches.shape[1]
 
 
 def _pool(h: torch.Tensor, window: int, kind: str) -> torch.Tensor:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from graphspace.data import Dataset
+from graphspace.device import CPU, moved
 from graphspace.spec import Hyper
 from graphspace.zoo.architecture import Blueprint
 from graphspace.zoo.initializers import initialize
@@ -28,18 +29,22 @@ def train_population(
     checkpoints: list[int],
     dtype: torch.dtype = torch.float32,
     shards: int | None = None,
+    device: torch.device = CPU,
 ) -> Iterator[tuple[int, list[torch.Tensor]]]:
-    """Train the models together and yield (epoch, stacked parameters) at each checkpoint epoch.
+    """Train the models together on `device` and yield (epoch, stacked parameters there) at each checkpoint
+    epoch.
 
     All members must share activation, optimizer, batch size and data seed (see `plan_populations`). Model m
     is initialized, and draws its dropout masks, from a generator seeded with its own seed; the batch order
     comes from a generator seeded with the shared data seed. So a model trained here equals the same model
-    trained in any other population, or alone.
+    trained in any other population, or alone, on the same device. (On a GPU, each model's dropout masks come from
+    a GPU generator seeded with its seed: initial weights and batch order equal the CPU's, masks do not.)
 
     The models are split into `shards` (default: one per core torch uses, each of at least MIN_SHARD_MODELS
     models) that train side by side in threads, each on its own share of the cores. A population's ops are small
     enough that per-op thread synchronization costs more than a second core gains inside one op; shards
-    running side by side keep every core busy instead (about 1.3x on the zoo CNN on 2 cores).
+    running side by side keep every core busy instead (about 1.3x on the zoo CNN on 2 cores). On a GPU the
+    population trains as one shard.
     """
     first = hypers[0]
     assert all(
@@ -50,9 +55,9 @@ def train_population(
     retain_freed_memory()
     threads = torch.get_num_threads()
     if shards is None:
-        shards = max(1, min(threads, len(hypers) // MIN_SHARD_MODELS))
+        shards = max(1, min(threads, len(hypers) // MIN_SHARD_MODELS)) if device.type == "cpu" else 1
     parts = np.array_split(np.arange(len(hypers)), shards)
-    runs = [_Run(blueprint, [hypers[i] for i in part], data, dtype) for part in parts]
+    runs = [_Run(blueprint, [hypers[i] for i in part], data, dtype, device) for part in parts]
     if 0 in checkpoints:
         yield 0, _joined(run.parameters() for run in runs)
     later = sorted(c for c in checkpoints if 0 < c <= epochs)
@@ -73,7 +78,9 @@ def train_population(
 class _Run:
     """One shard's training state: stacked parameters, optimizer, dropout streams and batch order."""
 
-    def __init__(self, blueprint: Blueprint, hypers: list[Hyper], data: Dataset, dtype: torch.dtype) -> None:
+    def __init__(
+        self, blueprint: Blueprint, hypers: list[Hyper], data: Dataset, dtype: torch.dtype, device: torch.device
+    ) -> None:
         first = hypers[0]
         generators = [torch.Generator().manual_seed(h.seed) for h in hypers]
         models = []
@@ -81,7 +88,9 @@ class _Run:
             model = blueprint.build(h.activation, h.dropout).to(dtype)
             initialize(model, h.init, h.init_std, generator)
             models.append(model)
-        self.params = [p.requires_grad_() for p in stack_parameters(models)]
+        self.params = [p.to(device).requires_grad_() for p in stack_parameters(models)]
+        if device.type != "cpu":  # masks drawn on the GPU (see train_population)
+            generators = [torch.Generator(device).manual_seed(h.seed) for h in hypers]
         lr, decay = [h.lr for h in hypers], [h.weight_decay for h in hypers]
         if first.optimizer == "adam":
             self.optimizer = PopulationAdam(self.params, lr, decay)
@@ -89,7 +98,7 @@ class _Run:
             self.optimizer = PopulationSGD(self.params, lr, decay, [h.momentum for h in hypers])
         self.dropout = PopulationDropout([h.dropout for h in hypers], generators)
         self.blueprint, self.activation, self.batch_size = blueprint, first.activation, first.batch_size
-        self.x, self.y = data.x_train.to(dtype), data.y_train
+        self.x, self.y = moved((data.x_train.to(dtype), data.y_train), device)
         self.order = torch.Generator().manual_seed(first.data_seed)
         self.epoch = 0
 
@@ -101,7 +110,7 @@ class _Run:
         """Train on until `epoch` epochs are done; returns the parameters then."""
         while self.epoch < epoch:
             self.epoch += 1
-            for batch in torch.randperm(len(self.y), generator=self.order).split(self.batch_size):
+            for batch in torch.randperm(len(self.y), generator=self.order).to(self.y.device).split(self.batch_size):
                 logits = forward(self.blueprint, self.params, self.x[batch], self.activation, self.dropout)
                 loss = cross_entropy(logits, self.y[batch]).sum()
                 for p in self.params:

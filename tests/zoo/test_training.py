@@ -38,6 +38,8 @@ def _train_with_torch_optim(bp, hyper: Hyper, data: Dataset, epochs: int) -> dic
     return model.state_dict()
 
 
+on_a_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA GPU here")
+
 ARCHITECTURES = {
     "zoo cnn": (
         CNNArchitecture(kind="cnn", channels=[4, 6, 2], kernel=[3, 3, 2], pool=[2, 2, 1]),
@@ -141,3 +143,38 @@ def test_checkpoint_zero_is_the_initialization() -> None:
     initialize(model, "orthogonal", 0.05, torch.Generator().manual_seed(5))
     torch.testing.assert_close(checkpoints[0][0][0], model[0].weight.detach(), rtol=0, atol=0)
     assert not torch.equal(checkpoints[0][0], checkpoints[1][0])
+
+
+@on_a_gpu
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
+def test_a_population_trained_on_the_gpu_is_the_one_trained_on_the_cpu(architecture: str, optimizer: str) -> None:
+    arch, shape = ARCHITECTURES[architecture]
+    bp, data = blueprint(arch, shape, 10), _toy_data(shape, 48)
+    hypers = [
+        Hyper(
+            dataset="toy", init=init, lr=lr, optimizer=optimizer, activation="relu", seed=s, data_seed=3, batch_size=16
+        )
+        for s, (init, lr) in enumerate([("he_normal", 1e-2), ("glorot", 3e-3), ("orthogonal", 3e-2)])
+    ]
+    on_cpu = dict(train_population(bp, hypers, data, 2, [0, 2], dtype=torch.float64))
+    on_gpu = dict(train_population(bp, hypers, data, 2, [0, 2], dtype=torch.float64, device=torch.device("cuda")))
+    for epoch, params in on_cpu.items():
+        for cpu, gpu in zip(params, on_gpu[epoch], strict=True):
+            assert gpu.device.type == "cuda"
+            torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-9, atol=1e-10 if epoch else 0.0)
+
+
+@on_a_gpu
+def test_a_model_with_dropout_is_the_same_alone_and_in_any_population_on_the_gpu() -> None:
+    bp = blueprint(CNNArchitecture(kind="cnn", channels=[4, 7], kernel=[3], pool=[2, 1], hidden=[8]), (1, 10, 10), 10)
+    data, gpu = _toy_data((1, 10, 10)), torch.device("cuda")
+    hypers = [
+        Hyper(dataset="toy", dropout=rate, seed=seed, data_seed=1, batch_size=8, lr=1e-2)
+        for seed, rate in enumerate([0.3, 0.0, 0.5])
+    ]
+    together = dict(train_population(bp, hypers, data, 2, [2], dtype=torch.float64, device=gpu))[2]
+    for m, hyper in enumerate(hypers):
+        alone = dict(train_population(bp, [hyper], data, 2, [2], dtype=torch.float64, device=gpu))[2]
+        for stacked, single in zip(together, alone, strict=True):
+            torch.testing.assert_close(stacked[m], single[0], rtol=1e-9, atol=1e-11)
