@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from graphspace.data import Dataset, load_datasets
+from graphspace.device import CPU
 from graphspace.spec import CNNArchitecture, EmbeddedDataset, Hyper, MLPArchitecture, Spec
 from graphspace.zoo.architecture import Blueprint, blueprint
 from graphspace.zoo.evaluation import evaluate
@@ -32,9 +33,11 @@ from graphspace.zoo.population import stack_parameters
 from graphspace.zoo.training import train_population
 
 
-def population_way(bp: Blueprint, hypers: list[Hyper], data: Dataset, epochs: int) -> list[torch.Tensor]:
-    """All models at once; returns their stacked parameters."""
-    return dict(train_population(bp, hypers, data, epochs, [epochs]))[epochs]
+def population_way(
+    bp: Blueprint, hypers: list[Hyper], data: Dataset, epochs: int, device: torch.device = CPU
+) -> list[torch.Tensor]:
+    """All models at once (on `device`); returns their stacked parameters, on the CPU."""
+    return [p.cpu() for p in dict(train_population(bp, hypers, data, epochs, [epochs], device=device))[epochs]]
 
 
 def loop_way(bp: Blueprint, hypers: list[Hyper], data: Dataset, epochs: int) -> list[torch.Tensor]:

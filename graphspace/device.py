@@ -41,7 +41,7 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     if device.type not in ("cpu", "cuda"):
         raise DeviceError(f"device {name!r}: graphspace runs on {DEVICES}.")
     if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        count = torch.cuda.device_count()  # 0 for a CPU build of torch, or without a driver
         if count == 0:
             raise DeviceError(
                 f"device {name!r}: torch {torch.__version__} sees no CUDA GPU on this machine (a CPU build of "
