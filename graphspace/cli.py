@@ -31,7 +31,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from graphspace.errors import GraphspaceError, SpecError, StoreError
-from graphspace.progress import Progress
+from graphspace.progress import Progress, line_progress, unit
 from graphspace.spec import MAX_SEED
 from graphspace.spec_reference import spec_reference
 from graphspace.specfile import load_spec
@@ -215,7 +215,11 @@ def show_spec_reference() -> None:
 
 @contextmanager
 def _progress_bar(quiet: bool) -> Iterator[Progress]:
-    """A rich progress display on stderr, one bar per stage, fed by the pipeline's `progress` callback."""
+    """Progress on stderr, fed by the pipeline's `progress` callback: one rich bar per stage on a terminal, plain
+    lines (see `line_progress`) when stderr is a file or a pipe, as under nohup or a batch scheduler."""
+    if not quiet and not errors.is_terminal:
+        yield line_progress(lambda line: errors.print(line, markup=False, highlight=False, soft_wrap=True))
+        return
     columns = (
         TextColumn("{task.description:<20}"),
         BarColumn(),
@@ -226,13 +230,12 @@ def _progress_bar(quiet: bool) -> Iterator[Progress]:
         TimeRemainingColumn(),
         TextColumn("{task.fields[detail]}"),
     )
-    units = {"zoo": "models", "graphs": "checkpoints", "probe": "fits", "sample": "methods", "report": "figures"}
     with RichProgress(*columns, console=errors, disable=quiet) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int, detail: str) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total, unit=units.get(stage, "steps"), detail="")
+                tasks[stage] = bar.add_task(stage, total=total, unit=unit(stage), detail="")
             bar.update(tasks[stage], completed=done, total=total, detail=detail)
 
         yield progress

@@ -23,6 +23,9 @@ def test_run_then_info_on_the_tiny_spec(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "zoo by dataset" in result.output and "digits" in result.output
     assert f"report: {tmp_path / 'tiny.report' / 'report.md'}" in result.output
+    log = result.stderr.splitlines()  # not a terminal: progress comes as plain lines
+    assert log[0] == "zoo: 0/8 models, 0 s" and "graphs: 32/32 checkpoints" in result.stderr
+    assert any(line.startswith("learn main: ") and "steps" in line for line in log)
     result = runner.invoke(main, ["info", str(store)])
     assert result.exit_code == 0, result.output
     assert "8 of 8 models, 32 of 32 rows" in result.output
