@@ -22,16 +22,23 @@ REGULARIZATION = np.logspace(-3, 4, 15)  # ridge alpha; 1 / C of the logistic re
 
 
 def linear_probe(
-    kind: str, views: Sequence[np.ndarray], y: np.ndarray, train: np.ndarray, select: np.ndarray
+    kind: str,
+    views: Sequence[np.ndarray],
+    y: np.ndarray,
+    train: np.ndarray,
+    select: np.ndarray,
+    blas_threads: int | None = 1,
 ) -> np.ndarray:
     """Predictions for every row of a standardized linear model (ridge for "continuous" targets, multinomial
     logistic regression for "categorical" ones) fitted on the `train` rows, on the one of `views` (alternative
     feature matrices of the same rows) and with the strength of its L2 penalty that score best on the `select`
-    rows (boolean masks)."""
+    rows (boolean masks).
+
+    The fits run on `blas_threads` BLAS threads (None: the libraries' default). One, because the products are
+    small: on two OpenBLAS threads scipy's L-BFGS-B (the logistic regression) runs several times slower (see
+    `benchmarks/probe.py`)."""
     best, best_score = None, -np.inf
-    # one BLAS thread: the products are small, and on OpenBLAS threads scipy's L-BFGS-B took 12x longer on 2 cores
-    # (10.5 s against 0.84 s for a logistic regression's 1,000 iterations on 1,500 rows of 128 features)
-    with threadpool_limits(1, user_api="blas"):
+    with threadpool_limits(blas_threads, user_api="blas"):
         for x, alpha in itertools.product(views, REGULARIZATION):
             model, score = _fit_linear(kind, x, alpha, y, train, select)
             if best is None or score > best_score:
