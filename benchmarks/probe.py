@@ -19,16 +19,16 @@ from threadpoolctl import threadpool_info
 
 import graphspace
 from graphspace.probing.estimators import linear_probe
-from graphspace.probing.features import embedding_views
+from graphspace.probing.features import embedding_views, stored_embeddings
+from graphspace.probing.stage import probe_rows
 from graphspace.probing.targets import probe_targets
 
 
 def main(path: str = "store/mnist.zarr", *names: str) -> None:
     store = graphspace.open_store(path)
     metadata = store.metadata()
-    split = metadata["split"].to_numpy()
-    train, select = split == "train", split == "val"
-    views = embedding_views(store.embeddings()["embedding"].to_numpy()[metadata["id"].to_numpy()].astype(np.float64))
+    train, select, _ = probe_rows(metadata)
+    views = embedding_views(stored_embeddings(store, metadata))
     blas = {(pool["internal_api"], pool["num_threads"]) for pool in threadpool_info() if pool["user_api"] == "blas"}
     print(f"{path}: {len(metadata)} rows, embeddings {views[0].shape[1]}; BLAS pools (library, threads): {blas}")
     print("| target | kind | one BLAS thread (s) | default threads (s) | default / one | predictions differ |")

@@ -23,6 +23,11 @@ def embedding_views(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return embeddings, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
 
 
+def stored_embeddings(store: Store, metadata: pl.DataFrame) -> np.ndarray:
+    """(rows, latent) the learned embeddings of every metadata row, as float64."""
+    return store.embeddings()["embedding"].to_numpy()[metadata["id"].to_numpy()].astype(np.float64)  # row = id
+
+
 def statnn_features(store: Store, metadata: pl.DataFrame) -> np.ndarray:
     """(rows, STATISTICS * tensors) StatNN features of every metadata row: for each parameter tensor (each
     layer's weights and its biases, in state_dict order) the mean, variance and the 0/25/50/75/100th

@@ -28,7 +28,13 @@ from graphspace.determinism import deterministic
 from graphspace.device import CPU, resolve_device
 from graphspace.learn.examples import load_examples
 from graphspace.probing.estimators import gbt_probe, linear_probe, scores
-from graphspace.probing.features import embedding_views, flat_weights, recipe_features, statnn_features
+from graphspace.probing.features import (
+    embedding_views,
+    flat_weights,
+    recipe_features,
+    statnn_features,
+    stored_embeddings,
+)
 from graphspace.probing.supervised import supervised_probe
 from graphspace.probing.targets import ProbeTarget, probe_targets
 from graphspace.progress import Progress
@@ -79,21 +85,26 @@ def probe_stage(store: Store, spec: Spec, progress: Progress | None = None, devi
     store.write_probed(probe_table(predictions), predictions)
 
 
+def probe_rows(metadata: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean masks of the metadata rows a probe fits on (train), chooses its settings on (validation, or train
+    when there is none) and is scored on (test)."""
+    split = metadata["split"].to_numpy()
+    train, val, test = (split == name for name in ("train", "val", "test"))
+    return train, val if val.any() else train, test
+
+
 def probe_predictions(
     store: Store, spec: Spec, progress: Progress | None = None, device: torch.device = CPU
 ) -> pl.DataFrame:
     """Every method's predictions of every target for the test rows (PREDICTION_SCHEMA)."""
     metadata = store.metadata()
-    split = metadata["split"].to_numpy()
-    train, val, test = (split == name for name in ("train", "val", "test"))
-    select = val if val.any() else train
+    train, select, test = probe_rows(metadata)
     targets = [t for t in probe_targets(spec) if len(np.unique(t.values(metadata)[train])) > 1]
     values = [t.values(metadata) for t in targets]
-    embeddings = store.embeddings()["embedding"].to_numpy()  # row = id
     weights = flat_weights(store, metadata)
     recipe, in_recipe = recipe_features(spec, metadata)
     features = {  # each the views of it a linear probe chooses from
-        "embedding": embedding_views(embeddings[metadata["id"].to_numpy()].astype(np.float64)),
+        "embedding": embedding_views(stored_embeddings(store, metadata)),
         "statnn": (statnn_features(store, metadata),),
         "weights": None if weights is None else (weights,),
         "recipe": (recipe,),
