@@ -105,7 +105,7 @@ def _zoo_stage(
         rows, weights = record_population(
             blueprints[dataset], list(population.members), hypers, datasets[dataset], spec.zoo, device
         )
-        store.append(population.index, rows, weights)
+        store.append(population.index, rows, weights, device)
         done.update(population.members)
         if progress:
             progress("zoo", len(done), len(models), "")

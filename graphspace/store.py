@@ -3,20 +3,23 @@
 Layout (one directory):
     zarr.json                    root group; attributes: schema_version, graphspace_version, spec, plan
     weights/<architecture>       float32 (rows, parameters), one chunk per row; attributes: the blueprint
-    metadata/part-<NNNNNN>.parquet  the rows committed by one population (see `Store.append`)
+    metadata/part-<NNNNNN>.parquet  the rows committed by one population (see `Store.append`); its key-value
+                                 metadata holds the environment it was trained in (see graphspace.provenance)
     graphs/                      attributes: grid, the (height, width) every edge's weights are padded to
     graphs/<architecture>/       the skeleton, stored once: edge_index (2, E), node_layer (N,),
                                  node_position (N,), edge_kind (E,); and
         features                 float32 (rows, F), uncompressed, one chunk per row: row r is the canonical
                                  features (node biases, then edge weights; see graphspace.graph.skeleton)
                                  of weights row r
-    graphs/done/<NNNNNN>         an empty file: the population's graphs are written (see `Store.write_graphs`)
+    graphs/done/<NNNNNN>         the population's graphs are written (see `Store.write_graphs`); JSON: the
+                                 environment they were written in
     learn/                       attributes: the learn section. split.parquet, <variant>.pt (checkpoints),
                                  embeddings (rows, latent), reconstruction.parquet, datasets.parquet, done
     probe/                       attributes: the probe and learn sections. predictions.parquet, results.parquet,
                                  done
     samples/                     attributes: the sample and learn sections. samples.parquet, <architecture>
                                  (rows, F) canonical features of the sampled models, done
+    <stage>/done                 the stage has finished; JSON: the environment it finished in
 
 Crash safety: the store directory appears only once complete (built under a temporary name, then renamed);
 weight arrays are allocated for the whole plan up front, so appends write chunks (atomically, by Zarr) and
@@ -48,10 +51,12 @@ import zarr
 from torch import nn
 from torch_geometric.data import Batch, Data
 
+from graphspace.device import CPU
 from graphspace.errors import StoreError
 from graphspace.graph.convert import canonical_features, graph
 from graphspace.graph.network import Network
 from graphspace.graph.skeleton import Skeleton, skeleton
+from graphspace.provenance import environment
 from graphspace.spec import Learn, Probe, Sample, Spec
 from graphspace.zoo.architecture import Blueprint, Conv, Dense
 
@@ -59,6 +64,7 @@ SCHEMA_VERSION = 2
 # Sampling targets once took a loss, gap and epoch that sampling never used; stores written then record them (as
 # null) in their spec, which is read without them.
 RETIRED_TARGET_FIELDS = ("loss", "gap", "epoch")
+ENVIRONMENT_KEY = "graphspace_environment"  # a metadata part's key-value metadata entry: the environment (JSON)
 SKELETON_ARRAYS = ("edge_index", "node_layer", "node_position", "edge_kind")
 METADATA_SCHEMA = {
     "id": pl.Int64,
@@ -394,8 +400,28 @@ class Store:
                 array[int(rows[0]) : int(rows[-1]) + 1] = features
             else:
                 array.set_orthogonal_selection((rows, slice(None)), features)
-        (self.path / "graphs" / "done" / f"{population:06d}").touch()
+        _write_environment(self.path / "graphs" / "done" / f"{population:06d}", CPU)
         return frame.height
+
+    # ------------------------------------------------------------------------------------ provenance
+    def environments(self) -> pl.DataFrame:
+        """The environment every commit was made in (see `graphspace.provenance.environment`): one row per commit
+        (each population's metadata part as `zoo` and its graphs as `graphs`, with its `population`; the
+        finished `learn`, `probe` and `sample` stages), then one string column per field. Commits of stores
+        written before graphspace recorded environments are left out."""
+        found = []
+        for path in sorted((self.path / "metadata").glob("part-*.parquet")):
+            recorded = pl.read_parquet_metadata(path).get(ENVIRONMENT_KEY)
+            if recorded:
+                population = int(path.stem.removeprefix("part-"))
+                found.append({"stage": "zoo", "population": population, **json.loads(recorded)})
+        for population in sorted(self.graphed_populations()):
+            found += _read_environment(self.path / "graphs" / "done" / f"{population:06d}", "graphs", population)
+        for stage, group in (("learn", "learn"), ("probe", "probe"), ("sample", "samples")):
+            found += _read_environment(self.path / group / "done", stage, None)
+        if not found:
+            return pl.DataFrame(schema={"stage": pl.String, "population": pl.Int64})
+        return pl.DataFrame(found, schema_overrides={"population": pl.Int64}, infer_schema_length=None)
 
     # ------------------------------------------------------------------------------------ stage groups
     def _start_stage(self, group: str, attributes: dict[str, Any]) -> None:
@@ -415,9 +441,9 @@ class Store:
         learn = zarr.open_group(self._learn, mode="r").attrs.asdict()
         self._start_stage(group, {**attributes, "learned_space": learn})
 
-    def _finish_stage(self, group: str) -> None:
-        """Mark a stage finished (the last thing it writes)."""
-        (self.path / group / "done").touch()
+    def _finish_stage(self, group: str, device: torch.device) -> None:
+        """Mark a stage finished (the last thing it writes), recording the environment it ran in on `device`."""
+        _write_environment(self.path / group / "done", device)
 
     def _stage_done(self, group: str) -> bool:
         return (self.path / group / "done").is_file()
@@ -452,9 +478,9 @@ class Store:
         """Whether the learn stage has finished."""
         return self._stage_done("learn")
 
-    def finish_learning(self) -> None:
-        """Mark the learn stage finished (the last thing it writes)."""
-        self._finish_stage("learn")
+    def finish_learning(self, device: torch.device = CPU) -> None:
+        """Mark the learn stage finished (the last thing it writes), which trained on `device`."""
+        self._finish_stage("learn", device)
 
     def split(self) -> pl.DataFrame | None:
         """The learn stage's split by model (`model`, `split`), or None before it exists."""
@@ -547,11 +573,11 @@ class Store:
         """Whether the probe stage has finished."""
         return self._stage_done("probe")
 
-    def write_probed(self, results: pl.DataFrame, predictions: pl.DataFrame) -> None:
-        """Write the probe stage's tables and mark it finished."""
+    def write_probed(self, results: pl.DataFrame, predictions: pl.DataFrame, device: torch.device = CPU) -> None:
+        """Write the probe stage's tables and mark it finished (its supervised reference trained on `device`)."""
         self._write_table("probe", "predictions", predictions)
         self._write_table("probe", "results", results)
-        self._finish_stage("probe")
+        self._finish_stage("probe", device)
 
     def probes(self) -> pl.DataFrame:
         """The probe results: one row per (target, metric), one column per method (see `graphspace.probe`).
@@ -583,7 +609,7 @@ class Store:
             block = torch.stack([features[i] for i in at]).numpy()
             self._root.create_array(f"samples/{architecture}", data=block, chunks=(1, block.shape[1]), overwrite=True)
         self._write_table("samples", "samples", frame.with_columns(features_row=rows))
-        self._finish_stage("samples")
+        self._finish_stage("samples", CPU)
 
     def samples(self) -> pl.DataFrame:
         """Every sampled model of the sample stage: target, method, achieved accuracy and novelty (see
@@ -606,8 +632,11 @@ class Store:
         return query(self, accuracy, dataset, n, seed)[0].frame
 
     # ------------------------------------------------------------------------------------------ append
-    def append(self, population: int, rows: list[dict[str, Any]], weights: list[np.ndarray]) -> pl.DataFrame:
-        """Write one population's checkpoints: their weights, then their metadata part (the commit).
+    def append(
+        self, population: int, rows: list[dict[str, Any]], weights: list[np.ndarray], device: torch.device = CPU
+    ) -> pl.DataFrame:
+        """Write one population's checkpoints: their weights, then their metadata part (the commit), which
+        records the environment they were trained in on `device`.
 
         `rows` are metadata rows without id, weights_row and parent ids; a pruned row names its parent by
         position in `rows` under "parent_index". Returns the committed frame.
@@ -630,9 +659,26 @@ class Store:
             records.append(record)
             self._array(f"weights/{key}")[position] = flat
         frame = pl.DataFrame(records, schema=METADATA_SCHEMA)
-        write_atomically(self.path / "metadata" / f"part-{population:06d}.parquet", frame.write_parquet)
+        trained_in = {ENVIRONMENT_KEY: json.dumps(environment(device))}
+        write_atomically(
+            self.path / "metadata" / f"part-{population:06d}.parquet",
+            functools.partial(frame.write_parquet, metadata=trained_in),
+        )
         self.__dict__.pop("_metadata", None)
         return frame
+
+
+def _write_environment(path: Path, device: torch.device) -> None:
+    """Write a commit marker holding the environment of this process on `device` (JSON), atomically."""
+    text = json.dumps(environment(device))
+    write_atomically(path, lambda staging: staging.write_text(text))
+
+
+def _read_environment(path: Path, stage: str, population: int | None) -> list[dict[str, Any]]:
+    """The environment a commit marker holds, as a row of `Store.environments` (none: an absent or empty
+    marker, as stores written before environments were recorded have)."""
+    text = path.read_text() if path.is_file() else ""
+    return [{"stage": stage, "population": population, **json.loads(text)}] if text else []
 
 
 def write_atomically(path: Path, write: Callable[[Path], Any]) -> None:

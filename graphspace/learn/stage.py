@@ -90,7 +90,7 @@ def learn_stage(
     store.write_learned("reconstruction", methods_quality(examples, datasets, methods))
     rows = torch.cat([test, examples.rows("holdout")])
     store.write_learned("datasets", nearest_datasets(spaces["main"], examples, conditions, rows))
-    store.finish_learning()
+    store.finish_learning(device)
 
 
 def fit(

@@ -82,7 +82,7 @@ def probe_stage(store: Store, spec: Spec, progress: Progress | None = None, devi
     if store.probed():
         return
     predictions = probe_predictions(store, spec, progress, device)
-    store.write_probed(probe_table(predictions), predictions)
+    store.write_probed(probe_table(predictions), predictions, device)
 
 
 def probe_rows(metadata: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

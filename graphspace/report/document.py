@@ -25,7 +25,9 @@ CHAPTERS = {  # chapter title -> the section keys it shows (by prefix)
     "Learned space": ("reconstruction", "nearest_dataset"),
     "Predicting properties from weights": ("probes",),
     "Sampling models for a target": ("samples", "alignment"),
+    "Environment": ("environment",),
 }
+NOTHING_YET = {"Environment": "The store records no environment (it was written before graphspace recorded them)."}
 
 
 def report_folder(store: Store) -> Path:
@@ -130,7 +132,7 @@ def _markdown_report(store: Store, found: list[Section], shown: dict[str, list[s
             ]
         tables = [s for s in found if s.key.startswith(keys)]
         if not tables:
-            lines.append("This stage has not run yet.")
+            lines.append(NOTHING_YET.get(chapter, "This stage has not run yet."))
         for section in tables:
             lines += [f"**{section.title}**", "", _markdown_table(section.frame), ""]
         lines += [f"![{name}]({name})\n" for name in shown[chapter]]

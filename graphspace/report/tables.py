@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from graphspace.device import resolve_device
 from graphspace.learn.quality import by_checkpoint, summarize
 from graphspace.learn.retrieval import dataset_retrieval
 from graphspace.probing.stage import within_kinds
+from graphspace.provenance import differences, environment, environment_table
 from graphspace.sample.stage import alignment, summarize_samples
 from graphspace.store import Store
 from graphspace.summary import accuracy_by_hyperparameter, zoo_summary
@@ -34,7 +36,7 @@ def sections(store: Store, hyperparameters: bool = True) -> list[Section]:
     """The store's tables, stage by stage, for the stages it has finished: the zoo by dataset (and, with
     `hyperparameters`, test accuracy by each varied hyperparameter), reconstruction quality, the nearest dataset
     embeddings, the probe table and its test-accuracy ranking within each kind of test row, and the sampled models
-    with their prompt alignment."""
+    with their prompt alignment; last, the environments the store's commits were made in beside this process's."""
     metadata = store.metadata()
     if metadata.is_empty():
         return []
@@ -87,4 +89,12 @@ def sections(store: Store, hyperparameters: bool = True) -> list[Section]:
                 alignment(samples),
             ),
         ]
+    recorded = store.environments()
+    if recorded.height:
+        here = environment(resolve_device("auto"))
+        differ = "; ".join(differences(recorded, here))
+        title = "what the store's commits were made with, beside this process" + (
+            f" (which differs in {differ}: stages rerun here may differ in the last digits)" if differ else ""
+        )
+        found.append(Section("environment", title, environment_table(recorded, here)))
     return found

@@ -49,7 +49,14 @@ def test_the_run_writes_the_report_and_every_figure_beside_the_store(tiny_store:
     for name in FIGURES:
         image = imread(folder / name)
         assert image.ndim == 3 and min(image.shape[:2]) > 200 and image.std() > 0  # a drawn picture, not a blank
-    for chapter in ("## Spec", "## Zoo", "## Learned space", "## Predicting properties", "## Sampling models"):
+    for chapter in (
+        "## Spec",
+        "## Zoo",
+        "## Learned space",
+        "## Predicting properties",
+        "## Sampling models",
+        "## Env",
+    ):
         assert chapter in text
     assert "has not run yet" not in text
 
@@ -100,7 +107,8 @@ def test_a_store_with_only_its_zoo_reports_the_zoo_and_says_what_has_not_run(
     store = graphspace.run(graphspace.load_spec(SPECS / "tiny.yaml"), tmp_path / "tiny.zarr")
     folder = report_folder(store)
     assert {p.name for p in folder.glob("*.png")} == {"accuracy_by_hyperparameter.png", "training_curves.png"}
-    assert (folder / "report.md").read_text().count("This stage has not run yet.") == 3
+    text = (folder / "report.md").read_text()
+    assert text.count("This stage has not run yet.") == 3 and "## Environment" in text
 
 
 def test_the_sampling_figure_draws_the_medians_of_the_samples(tiny_store: graphspace.Store) -> None:
