@@ -4,6 +4,7 @@ same seeds give the same zoo only with the same packages on the same kind of CPU
 
 from __future__ import annotations
 
+import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -19,8 +20,8 @@ PLACEMENT = ("device",)
 
 def environment(device: torch.device) -> dict[str, str]:
     """The environment of this process for work on `device`: Python and package versions, torch's CPU threads,
-    the BLAS libraries of numpy and scipy (version, CPU kernel, threads), the device (with the GPU's name), the CPU
-    and the platform. Every value is a string."""
+    the BLAS libraries of numpy and scipy (version, CPU kernel, threads), the device (with the GPU's name), the CPU,
+    the CPUs this process may use, and the platform. Every value is a string."""
     found = {"python": platform.python_version()}
     for package in PACKAGES:
         try:
@@ -31,6 +32,7 @@ def environment(device: torch.device) -> dict[str, str]:
     found |= _blas()
     found["device"] = f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else device.type
     found["cpu"] = _cpu_name()
+    found["cpus"] = str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
     found["platform"] = platform.platform()
     return found
 
