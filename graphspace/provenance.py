@@ -38,13 +38,15 @@ def environment(device: torch.device) -> dict[str, str]:
 
 
 def _blas() -> dict[str, str]:
-    """Each BLAS library that numpy and scipy load ("blas (numpy)": its name, version, CPU kernel and threads)."""
+    """Each BLAS library loaded in this process, numpy's and scipy's at least, by the package that ships it
+    ("blas (numpy)": its name, version, CPU kernel and threads)."""
     import scipy.linalg  # noqa: F401  (loads scipy's own BLAS, so that the record does not depend on import order)
 
     found = {}
     for lib in threadpool_info():
         if lib["user_api"] == "blas":
-            owner = Path(lib["filepath"]).parent.name.removesuffix(".libs")
+            folders = Path(lib["filepath"]).parts[:-1]  # .../numpy.libs/x.so -> numpy; .../torch/lib/x.so -> torch
+            owner = next(f.removesuffix(".libs") for f in reversed(folders) if f not in ("lib", "lib64"))
             kernel = lib.get("architecture") or "unknown kernel"
             threads = lib["num_threads"]
             found[f"blas ({owner})"] = f"{lib['internal_api']} {lib['version']} ({kernel}, {threads} threads)"
