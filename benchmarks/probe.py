@@ -15,13 +15,13 @@ import sys
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_info
 
 import graphspace
 from graphspace.probing.estimators import linear_probe
 from graphspace.probing.features import embedding_views, stored_embeddings
 from graphspace.probing.stage import probe_rows
 from graphspace.probing.targets import probe_targets
+from graphspace.provenance import blas_libraries
 
 
 def main(path: str = "store/mnist.zarr", *names: str) -> None:
@@ -29,8 +29,7 @@ def main(path: str = "store/mnist.zarr", *names: str) -> None:
     metadata = store.metadata()
     train, select, _ = probe_rows(metadata)
     views = embedding_views(stored_embeddings(store, metadata))
-    blas = {(pool["internal_api"], pool["num_threads"]) for pool in threadpool_info() if pool["user_api"] == "blas"}
-    print(f"{path}: {len(metadata)} rows, embeddings {views[0].shape[1]}; BLAS pools (library, threads): {blas}")
+    print(f"{path}: {len(metadata)} rows, embeddings {views[0].shape[1]}; BLAS: {blas_libraries()}")
     print("| target | kind | one BLAS thread (s) | default threads (s) | default / one | predictions differ |")
     print("|---|---|---|---|---|---|")
     for target in (t for t in probe_targets(store.spec) if t.name in (names or ("init",))):

@@ -29,7 +29,7 @@ def environment(device: torch.device) -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = "not installed"
     found["torch threads"] = str(torch.get_num_threads())
-    found |= _blas()
+    found |= blas_libraries()
     found["device"] = f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else device.type
     found["cpu"] = _cpu_name()
     found["cpus"] = str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
@@ -37,7 +37,7 @@ def environment(device: torch.device) -> dict[str, str]:
     return found
 
 
-def _blas() -> dict[str, str]:
+def blas_libraries() -> dict[str, str]:
     """Each BLAS library loaded in this process, numpy's and scipy's at least, by the package that ships it
     ("blas (numpy)": its name, version, CPU kernel and threads)."""
     import scipy.linalg  # noqa: F401  (loads scipy's own BLAS, so that the record does not depend on import order)

@@ -269,6 +269,10 @@ class Store:
     def _metadata(self) -> pl.DataFrame:
         return self._scan_parts().collect()
 
+    def _metadata_part(self, population: int) -> Path:
+        """The metadata part a population's commit writes."""
+        return self.path / "metadata" / f"part-{population:06d}.parquet"
+
     def committed_populations(self) -> set[int]:
         """Indices of the populations whose rows are in the store."""
         return {int(p.stem.removeprefix("part-")) for p in (self.path / "metadata").glob("part-*.parquet")}
@@ -380,6 +384,10 @@ class Store:
                 graphs[k].id = ids[k]
         return graphs
 
+    def _graphs_marker(self, population: int) -> Path:
+        """The file that marks a population's graphs written."""
+        return self.path / "graphs" / "done" / f"{population:06d}"
+
     def graphed_populations(self) -> set[int]:
         """Indices of the populations whose graphs are in the store."""
         return {int(p.name) for p in (self.path / "graphs" / "done").iterdir() if p.name.isdigit()}
@@ -400,7 +408,7 @@ class Store:
                 array[int(rows[0]) : int(rows[-1]) + 1] = features
             else:
                 array.set_orthogonal_selection((rows, slice(None)), features)
-        _write_environment(self.path / "graphs" / "done" / f"{population:06d}", CPU)
+        _write_environment(self._graphs_marker(population), CPU)
         return frame.height
 
     # ------------------------------------------------------------------------------------ provenance
@@ -410,13 +418,12 @@ class Store:
         finished `learn`, `probe` and `sample` stages), then one string column per field. Commits of stores
         written before graphspace recorded environments are left out."""
         found = []
-        for path in sorted((self.path / "metadata").glob("part-*.parquet")):
-            recorded = pl.read_parquet_metadata(path).get(ENVIRONMENT_KEY)
+        for population in sorted(self.committed_populations()):
+            recorded = pl.read_parquet_metadata(self._metadata_part(population)).get(ENVIRONMENT_KEY)
             if recorded:
-                population = int(path.stem.removeprefix("part-"))
                 found.append({"stage": "zoo", "population": population, **json.loads(recorded)})
         for population in sorted(self.graphed_populations()):
-            found += _read_environment(self.path / "graphs" / "done" / f"{population:06d}", "graphs", population)
+            found += _read_environment(self._graphs_marker(population), "graphs", population)
         for stage, group in (("learn", "learn"), ("probe", "probe"), ("sample", "samples")):
             found += _read_environment(self.path / group / "done", stage, None)
         if not found:
@@ -661,7 +668,7 @@ class Store:
         frame = pl.DataFrame(records, schema=METADATA_SCHEMA)
         trained_in = {ENVIRONMENT_KEY: json.dumps(environment(device))}
         write_atomically(
-            self.path / "metadata" / f"part-{population:06d}.parquet",
+            self._metadata_part(population),
             functools.partial(frame.write_parquet, metadata=trained_in),
         )
         self.__dict__.pop("_metadata", None)
