@@ -2,12 +2,13 @@
 
 Runs `specs/mnist.yaml` with one setting changed at a time (no ablations, no sampling): the encoder's width
 (hidden 32), its width and depth (hidden 128, 4 layers), the learning length (10, 20, 30 epochs), each on a copy of
-a store that holds the spec's zoo (so zoo and split stay the same and only the learn and probe stages rerun), and
-a checkpoint at every epoch (a new zoo of the same 300 models). For each, on the test rows of the spec's kinds
-(epochs 1, 2, 4, 6, 8 and the pruned variants): test accuracy R² / Kendall's tau predicted from the frozen
-embeddings and by the supervised GNN, and the median reconstruction agreement of `main` and of the
-nearest-train-model oracle (and `main`'s over all test rows, which the denser zoo has more of). Runs are
-deterministic; all six take about 45 minutes on 2 cores.
+a store that holds the spec's zoo (so zoo and split stay the same and only the learn and probe stages rerun), a
+checkpoint at every epoch (a new zoo of the same 300 models), and two other seeds of the learned models (their
+initialization and batch order, on copies of the store too: how much the learned space's own randomness moves the
+figures). For each, on the test rows of the spec's kinds (epochs 1, 2, 4, 6, 8 and the pruned variants): test
+accuracy R² / Kendall's tau predicted from the frozen embeddings and by the supervised GNN, and the median
+reconstruction agreement of `main` and of the nearest-train-model oracle (and `main`'s over all test rows, which the
+denser zoo has more of). Runs are deterministic; the first six take about 45 minutes on 2 cores, each seed about 7.
 
     python benchmarks/learn_settings.py [STORE] [SETTING ...]   (default: store/mnist.zarr, every setting)
 """
@@ -32,6 +33,8 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "epochs_20": {"learn": {"epochs": 20}},
     "epochs_30": {"learn": {"epochs": 30}},
     "every_epoch_checkpointed": {"zoo": {"train": {"checkpoints": [1, 2, 3, 4, 5, 6, 7, 8]}}},
+    "learn_seed_1": {"learn": {"seed": 1}},
+    "learn_seed_2": {"learn": {"seed": 2}},
 }
 
 

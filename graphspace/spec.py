@@ -401,6 +401,12 @@ class Learn(Section):
     holdout_datasets: list[Name] = Field(
         [], description="Datasets whose models learning never sees (their datasets still get an embedding)."
     )
+    seed: Seed | None = Field(
+        None,
+        description="Seed of the learned models' initialization and batch order (default: the spec seed); the split "
+        "and the data samples keep the spec seed, so that learn runs of one zoo that differ only here show how much "
+        "the learned space's own randomness moves the results.",
+    )
     ablations: list[Literal["no_layer_norm", "no_behavior"]] = Field(
         ["no_layer_norm", "no_behavior"],
         description="Variants trained in the same run for comparison: no_layer_norm (plain weight MSE instead of "

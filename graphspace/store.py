@@ -479,7 +479,8 @@ class Store:
         """Make sure the learn group belongs to this `learn` section and this `design` of the learned models (a
         number that changes when their definition does, so old checkpoints are not resumed into new models):
         create it, or start it over (deleting what it holds) when it was made with others."""
-        self._start_stage("learn", {"learn": learn.model_dump(mode="json"), "design": design})
+        # without the fields left unset (None), so stores made before a field existed do not start over
+        self._start_stage("learn", {"learn": learn.model_dump(mode="json", exclude_none=True), "design": design})
 
     def learned(self) -> bool:
         """Whether the learn stage has finished."""

@@ -49,6 +49,11 @@ def objective(learn: Learn, seed: int, variant: str) -> Objective:
     return dataclasses.replace(main, **changes)
 
 
+def learn_seed(spec: Spec) -> int:
+    """The seed of the learned models' initialization and batch order: the learn section's, else the spec's."""
+    return spec.seed if spec.learn.seed is None else spec.learn.seed
+
+
 @deterministic()
 def learn_stage(
     store: Store,
@@ -79,7 +84,7 @@ def learn_stage(
     )
     spaces = {}
     for variant in ("main", *spec.learn.ablations):
-        goal = objective(spec.learn, spec.seed, variant)
+        goal = objective(spec.learn, learn_seed(spec), variant)
         spaces[variant] = fit(store, variant, examples, probes, conditions, goal, spec, progress, device)
     store.write_embeddings(embed(spaces["main"], examples, torch.arange(len(examples))).numpy())
     test = examples.rows("test")
@@ -116,7 +121,7 @@ def fit(
         templates={a.key: len(a.scale) for a in examples.architectures},
     )
     with torch.random.fork_rng():
-        torch.manual_seed(spec.seed)
+        torch.manual_seed(learn_seed(spec))
         model = WeightSpace(config)
     set_templates(model, examples)
     model.to(device)

@@ -131,6 +131,23 @@ def test_a_rerun_of_a_finished_learn_stage_changes_nothing(tiny_store: graphspac
     assert store.embeddings().equals(before)
 
 
+def test_a_learn_seed_redraws_the_learned_space_on_the_same_split(tiny_store: graphspace.Store, tmp_path) -> None:
+    path = tmp_path / "tiny.zarr"
+    shutil.copytree(tiny_store.path, path)
+    spec = tiny_store.spec
+    store = graphspace.run(spec.model_copy(update={"learn": spec.learn.model_copy(update={"seed": 1})}), path)
+    assert store.split().equals(tiny_store.split())
+    assert store.metadata().equals(tiny_store.metadata())
+    assert not np.allclose(store.embeddings()["embedding"].to_numpy(), tiny_store.embeddings()["embedding"].to_numpy())
+
+
+def test_a_learn_section_without_a_seed_is_recorded_as_before_seeds_existed(tiny_store: graphspace.Store) -> None:
+    import zarr
+
+    assert tiny_store.spec.learn.seed is None
+    assert "seed" not in zarr.open_group(tiny_store.path / "learn", mode="r").attrs["learn"]
+
+
 def test_a_store_without_a_learn_stage_says_so(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     from graphspace import pipeline
     from tests.conftest import SPECS
