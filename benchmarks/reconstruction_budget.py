@@ -11,6 +11,10 @@ For the test rows of a store this prints the medians of `graphspace.learn.qualit
   baseline), up to as many components as there are train rows: the part of a held-out model that any linear
   code of the train models can express.
 
+Then, from the store's own reconstruction table, how close the zoo itself comes: the share of test rows that some
+train checkpoint (the `nearest_train_model` oracle) agrees with on 90% of test predictions or more, and the
+oracle's medians by kind of row.
+
     python benchmarks/reconstruction_budget.py [STORE]   (default: store/mnist.zarr)
 """
 
@@ -26,7 +30,7 @@ from graphspace.data import load_datasets
 from graphspace.learn.baselines import pca_baseline
 from graphspace.learn.batch import architecture_order, architecture_runs
 from graphspace.learn.examples import Examples
-from graphspace.learn.quality import methods_quality, summarize
+from graphspace.learn.quality import by_checkpoint, methods_quality, summarize
 from graphspace.learn.space import LearnedSpace
 
 NOISE = (0.05, 0.1, 0.2, 0.3, 0.5)
@@ -63,6 +67,11 @@ def main() -> None:
     with pl.Config(tbl_rows=len(methods), tbl_width_chars=160):
         print(f"{len(test)} test rows, {len(train)} train rows; medians per reconstruction:")
         print(summarize(quality, store.metadata()))
+        stored = store.reconstruction()
+        oracle = stored.filter(pl.col("method") == "nearest_train_model")["agreement"]
+        print(f"nearest_train_model: {(oracle >= 0.9).mean():.1%} of test rows agree with a train checkpoint")
+        print("on 90% of test predictions or more; its medians by kind of row:")
+        print(by_checkpoint(stored, store.metadata(), "nearest_train_model"))
 
 
 if __name__ == "__main__":
