@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
+import zarr
 
 import graphspace
 from graphspace.data import load_datasets
@@ -142,8 +143,6 @@ def test_a_learn_seed_redraws_the_learned_space_on_the_same_split(tiny_store: gr
 
 
 def test_a_learn_section_without_a_seed_is_recorded_as_before_seeds_existed(tiny_store: graphspace.Store) -> None:
-    import zarr
-
     assert tiny_store.spec.learn.seed is None
     assert "seed" not in zarr.open_group(tiny_store.path / "learn", mode="r").attrs["learn"]
 
