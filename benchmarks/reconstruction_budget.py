@@ -64,14 +64,15 @@ def main() -> None:
     for components in (*(c for c in COMPONENTS if c < len(train)), len(train)):
         methods[f"pca {components}"] = pca_baseline(examples, test, components)
     quality = methods_quality(examples, load_datasets(store.spec.datasets), methods)
+    metadata = store.metadata()
     with pl.Config(tbl_rows=len(methods), tbl_width_chars=160):
         print(f"{len(test)} test rows, {len(train)} train rows; medians per reconstruction:")
-        print(summarize(quality, store.metadata()))
+        print(summarize(quality, metadata))
         stored = store.reconstruction()
         oracle = stored.filter(pl.col("method") == "nearest_train_model")["agreement"]
         print(f"nearest_train_model: {(oracle >= 0.9).mean():.1%} of test rows agree with a train checkpoint")
         print("on 90% of test predictions or more; its medians by kind of row:")
-        print(by_checkpoint(stored, store.metadata(), "nearest_train_model"))
+        print(by_checkpoint(stored, metadata, "nearest_train_model"))
 
 
 if __name__ == "__main__":

@@ -49,11 +49,6 @@ def objective(learn: Learn, seed: int, variant: str) -> Objective:
     return dataclasses.replace(main, **changes)
 
 
-def learn_seed(spec: Spec) -> int:
-    """The seed of the learned models' initialization and batch order: the learn section's, else the spec's."""
-    return spec.seed if spec.learn.seed is None else spec.learn.seed
-
-
 @deterministic()
 def learn_stage(
     store: Store,
@@ -83,8 +78,9 @@ def learn_stage(
         examples, [sample_dataset(datasets[name], spec.learn.dataset_sample, spec.seed) for name in examples.datasets]
     )
     spaces = {}
+    seed = spec.seed if spec.learn.seed is None else spec.learn.seed  # the learned models' init and batch order
     for variant in ("main", *spec.learn.ablations):
-        goal = objective(spec.learn, learn_seed(spec), variant)
+        goal = objective(spec.learn, seed, variant)
         spaces[variant] = fit(store, variant, examples, probes, conditions, goal, spec, progress, device)
     store.write_embeddings(embed(spaces["main"], examples, torch.arange(len(examples))).numpy())
     test = examples.rows("test")
@@ -121,7 +117,7 @@ def fit(
         templates={a.key: len(a.scale) for a in examples.architectures},
     )
     with torch.random.fork_rng():
-        torch.manual_seed(learn_seed(spec))
+        torch.manual_seed(goal.seed)
         model = WeightSpace(config)
     set_templates(model, examples)
     model.to(device)
