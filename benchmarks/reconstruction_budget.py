@@ -11,21 +11,19 @@ For the test rows of a store this prints the medians of `graphspace.learn.qualit
   baseline), up to as many components as there are train rows: the part of a held-out model that any linear
   code of the train models can express.
 
-Then, from the store's own reconstruction table, how close the zoo itself comes: the share of test rows that some
-train checkpoint (the `nearest_train_model` oracle) agrees with on 90% of test predictions or more, and the
-oracle's medians by kind of row.
+Then, from the store's own reconstruction table, the median test accuracy of the test rows themselves, and how
+close the zoo itself comes: the share of test rows that some train checkpoint (the `nearest_train_model` oracle)
+agrees with on 90% of test predictions or more, and the oracle's medians by kind of row.
 
     python benchmarks/reconstruction_budget.py [STORE]   (default: store/mnist.zarr)
 """
 
 from __future__ import annotations
 
-import sys
-
 import polars as pl
 import torch
+from store_command import store_and_names  # the store benchmarks' command line
 
-import graphspace
 from graphspace.data import load_datasets
 from graphspace.learn.baselines import pca_baseline
 from graphspace.learn.batch import architecture_order, architecture_runs
@@ -56,7 +54,7 @@ def with_noise(
 
 
 def main() -> None:
-    store = graphspace.open_store(sys.argv[1] if len(sys.argv) > 1 else "store/mnist.zarr")
+    store, _ = store_and_names(__doc__)
     examples = LearnedSpace.open(store, "main").examples
     test, train = examples.rows("test"), examples.rows("train")
     generator = torch.Generator().manual_seed(store.spec.seed)
@@ -70,6 +68,8 @@ def main() -> None:
         print(summarize(quality, metadata))
         stored = store.reconstruction()
         oracle = stored.filter(pl.col("method") == "nearest_train_model")["agreement"]
+        originals = metadata.join(stored.filter(pl.col("method") == "main").select("id"), on="id")
+        print(f"the test rows' own test accuracy: median {originals['test_accuracy'].median():.3f}")
         print(f"nearest_train_model: {(oracle >= 0.9).mean():.1%} of test rows agree with a train checkpoint")
         print("on 90% of test predictions or more; its medians by kind of row:")
         print(by_checkpoint(stored, metadata, "nearest_train_model"))

@@ -17,8 +17,8 @@ def final_checkpoints(metadata: pl.DataFrame) -> pl.DataFrame:
 
 
 def zoo_summary(metadata: pl.DataFrame) -> pl.DataFrame:
-    """Per dataset: models, rows, pruned rows, and the test accuracy (min, median, max) of the models' last
-    checkpoints."""
+    """Per dataset: models, rows, pruned rows, the test accuracy (min, median, max) of the models' last
+    checkpoints, and how many models end below 50% test accuracy."""
     final = final_checkpoints(metadata)
     counts = metadata.group_by("dataset").agg(
         pl.col("model").n_unique().alias("models"),
@@ -29,6 +29,7 @@ def zoo_summary(metadata: pl.DataFrame) -> pl.DataFrame:
         pl.col("test_accuracy").min().alias("acc_min"),
         pl.col("test_accuracy").median().alias("acc_median"),
         pl.col("test_accuracy").max().alias("acc_max"),
+        (pl.col("test_accuracy") < 0.5).sum().alias("models_below_0.5"),
     )
     return counts.join(accuracy, on="dataset", how="left").sort("dataset")
 
