@@ -16,12 +16,12 @@ denser zoo has more of). Runs are deterministic; the first six take about 45 min
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from store_command import store_and_names  # the store benchmarks' command line
 
 import graphspace
 from graphspace.probing.estimators import scores
@@ -72,13 +72,13 @@ def figures(store: graphspace.Store, kinds: list[int]) -> dict[str, Any]:
 
 
 def main() -> None:
-    base = Path(sys.argv[1] if len(sys.argv) > 1 else "store/mnist.zarr")
-    names = sys.argv[2:] or list(SETTINGS)
+    given, names = store_and_names(__doc__, "settings (default: every one)", lambda _: list(SETTINGS))
+    base = Path(given.path)
     spec = graphspace.load_spec("specs/mnist.yaml")
     kinds = spec.zoo.train.checkpoints
-    rows = [{"setting": "spec (from STORE)", **figures(graphspace.open_store(base), kinds)}]
+    rows = [{"setting": "spec (from STORE)", **figures(given, kinds)}]
     with tempfile.TemporaryDirectory() as scratch:
-        for name in names:
+        for name in names or SETTINGS:
             changes = SETTINGS[name]
             path = Path(scratch) / f"{name}.zarr"
             if "zoo" not in changes:

@@ -11,12 +11,11 @@ differently).
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
+from store_command import store_and_names  # the store benchmarks' command line
 
-import graphspace
 from graphspace.probing.estimators import linear_probe
 from graphspace.probing.features import embedding_views, stored_embeddings
 from graphspace.probing.stage import probe_rows
@@ -24,12 +23,14 @@ from graphspace.probing.targets import probe_targets
 from graphspace.provenance import blas_libraries
 
 
-def main(path: str = "store/mnist.zarr", *names: str) -> None:
-    store = graphspace.open_store(path)
+def main() -> None:
+    store, names = store_and_names(
+        __doc__, "probe targets (default: init)", lambda store: [t.name for t in probe_targets(store.spec)]
+    )
     metadata = store.metadata()
     train, select, _ = probe_rows(metadata)
     views = embedding_views(stored_embeddings(store, metadata))
-    print(f"{path}: {len(metadata)} rows, embeddings {views[0].shape[1]}; BLAS: {blas_libraries()}")
+    print(f"{store.path}: {len(metadata)} rows, embeddings {views[0].shape[1]}; BLAS: {blas_libraries()}")
     print("| target | kind | one BLAS thread (s) | default threads (s) | default / one | predictions differ |")
     print("|---|---|---|---|---|---|")
     for target in (t for t in probe_targets(store.spec) if t.name in (names or ("init",))):
@@ -52,4 +53,4 @@ def main(path: str = "store/mnist.zarr", *names: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main()

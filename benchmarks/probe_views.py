@@ -10,20 +10,20 @@ scores of each, with the view the choice took.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import polars as pl
+from store_command import store_and_names  # the store benchmarks' command line
 
-import graphspace
 from graphspace.probing.estimators import linear_probe, scores
 from graphspace.probing.features import embedding_views, stored_embeddings
 from graphspace.probing.stage import probe_rows
 from graphspace.probing.targets import probe_targets
 
 
-def main(path: str = "store/mnist.zarr", *names: str) -> None:
-    store = graphspace.open_store(path)
+def main() -> None:
+    store, names = store_and_names(
+        __doc__, "probe targets (default: every one)", lambda store: [t.name for t in probe_targets(store.spec)]
+    )
     metadata = store.metadata()
     train, select, test = probe_rows(metadata)
     raw, direction = embedding_views(stored_embeddings(store, metadata))
@@ -45,9 +45,9 @@ def main(path: str = "store/mnist.zarr", *names: str) -> None:
             }
         )
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
-        print(f"{path}: test split, linear probe of the frozen embeddings by view")
+        print(f"{store.path}: test split, linear probe of the frozen embeddings by view")
         print(pl.DataFrame(rows))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main()

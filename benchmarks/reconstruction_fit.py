@@ -12,11 +12,9 @@ either.
 
 from __future__ import annotations
 
-import sys
-
 import torch
+from store_command import store_and_names  # the store benchmarks' command line
 
-import graphspace
 from graphspace.data import load_datasets
 from graphspace.learn.codec import decode_rows
 from graphspace.learn.quality import by_checkpoint, methods_quality, summarize
@@ -24,7 +22,7 @@ from graphspace.learn.space import LearnedSpace
 
 
 def main() -> None:
-    store = graphspace.open_store(sys.argv[1] if len(sys.argv) > 1 else "store/mnist.zarr")
+    store, _ = store_and_names(__doc__)
     datasets = load_datasets(store.spec.datasets)
     metadata = store.metadata()
     main_space = LearnedSpace.open(store)

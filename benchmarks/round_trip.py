@@ -8,17 +8,15 @@ the rebuilt and recorded accuracies.
 
 from __future__ import annotations
 
-import sys
-
 import torch
+from store_command import store_and_names  # the store benchmarks' command line
 
-import graphspace
 from graphspace import from_graph
 from graphspace.data import load_datasets
 
 
 def main() -> None:
-    store = graphspace.open_store(sys.argv[1] if len(sys.argv) > 1 else "store/mnist.zarr")
+    store, _ = store_and_names(__doc__)
     datasets = load_datasets(store.spec.datasets)
     metadata = store.metadata().sort("id")
     differing = []
