@@ -43,14 +43,24 @@ def nearest_datasets(
 
 
 def dataset_retrieval(nearest: pl.DataFrame) -> pl.DataFrame:
-    """Per split and dataset of a `nearest_datasets` frame: rows, and the share whose nearest dataset is their own
-    (test rows) or the nearest known dataset (holdout rows, which have none of their own among the known)."""
-    return (
-        nearest.group_by("split", "dataset")
-        .agg(
-            pl.len().alias("rows"),
-            (pl.col("nearest") == pl.col("dataset")).mean().alias("own_is_nearest"),
-            pl.col("nearest_known").mode().first().alias("nearest_known_mostly"),
-        )
-        .sort("split", "dataset", descending=[True, False])
+    """Per split and dataset of a `nearest_datasets` frame, then per split over all its datasets (`(all)`): rows,
+    the share whose nearest dataset is their own among all datasets and among those learning saw (null for holdout
+    rows, whose own is not among them), and the nearest known dataset of most rows with how many rows that is."""
+    mostly = pl.col("nearest_known").mode().first()
+    shares = (
+        pl.len().alias("rows"),
+        (pl.col("nearest") == pl.col("dataset")).mean().alias("own_is_nearest"),
+        pl.when(pl.col("split") != "holdout")
+        .then(pl.col("nearest_known") == pl.col("dataset"))
+        .mean()
+        .alias("own_is_nearest_known"),
+        mostly.alias("nearest_known_mostly"),
+        (pl.col("nearest_known") == mostly).sum().alias("mostly_rows"),
+    )
+    per_dataset = nearest.group_by("split", "dataset").agg(*shares)
+    per_split = nearest.group_by("split").agg(*shares).select(pl.lit("(all)").alias("dataset"), pl.all())
+    return pl.concat([per_dataset, per_split.select(per_dataset.columns)]).sort(
+        pl.col("split").replace_strict(SPLITS, range(len(SPLITS))),
+        pl.col("dataset") == "(all)",
+        "dataset",
     )

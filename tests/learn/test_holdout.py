@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import graphspace
 from graphspace.cli import main
 from graphspace.learn.examples import load_examples
+from graphspace.learn.retrieval import dataset_retrieval
 from tests.conftest import SPECS
 
 
@@ -53,6 +54,26 @@ def test_held_out_models_get_their_nearest_known_dataset(held_out_store: graphsp
     assert set(held_out["nearest_known"]) <= {"digits", "mnist1d"}  # the known datasets only
     assert set(held_out["nearest"]) <= {"digits", "mnist1d", "digits_23"}  # the held-out one has an embedding too
     assert held_out["own_similarity"].is_finite().all()
+
+
+def test_retrieval_counts_own_datasets_among_all_and_among_the_known_per_dataset_and_over_all() -> None:
+    nearest = pl.DataFrame(
+        {
+            "split": ["test"] * 4 + ["holdout"] * 3,
+            "dataset": ["a", "a", "a", "b", "h", "h", "h"],
+            "nearest": ["a", "h", "b", "b", "a", "h", "b"],  # one `a` row is nearest to the held-out `h`
+            "nearest_known": ["a", "a", "b", "b", "a", "a", "b"],
+        }
+    )
+    table = dataset_retrieval(nearest)
+    assert table.drop("nearest_known_mostly").rows() == [
+        ("test", "a", 3, 1 / 3, 2 / 3, 2),
+        ("test", "b", 1, 1.0, 1.0, 1),
+        ("test", "(all)", 4, 0.5, 0.75, 2),
+        ("holdout", "h", 3, 1 / 3, None, 2),  # no own among the known datasets
+        ("holdout", "(all)", 3, 1 / 3, None, 2),
+    ]
+    assert table.filter(pl.col("dataset") == "h")["nearest_known_mostly"].to_list() == ["a"]
 
 
 def test_the_probe_fits_and_scores_without_the_held_out_models(held_out_store: graphspace.Store) -> None:
