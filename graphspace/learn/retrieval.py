@@ -46,7 +46,7 @@ def dataset_retrieval(nearest: pl.DataFrame) -> pl.DataFrame:
     """Per split and dataset of a `nearest_datasets` frame, then per split over all its datasets (`(all)`): rows,
     the share whose nearest dataset is their own among all datasets and among those learning saw (null for holdout
     rows, whose own is not among them), and the nearest known dataset of most rows with how many rows that is."""
-    mostly = pl.col("nearest_known").mode().first()
+    mostly = pl.col("nearest_known").mode().sort().first()  # ties: the first name, so the table is repeatable
     shares = (
         pl.len().alias("rows"),
         (pl.col("nearest") == pl.col("dataset")).mean().alias("own_is_nearest"),
