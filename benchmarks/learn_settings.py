@@ -6,7 +6,8 @@ a store that holds the spec's zoo (so zoo and split stay the same and only the l
 checkpoint at every epoch (a new zoo of the same 300 models), and two other seeds of the learned models (their
 initialization and batch order, on copies of the store too: how much the learned space's own randomness moves the
 figures). For each, on the test rows of the spec's kinds (epochs 1, 2, 4, 6, 8 and the pruned variants): test
-accuracy R² / Kendall's tau predicted from the frozen embeddings and by the supervised GNN, and the median
+accuracy R² / Kendall's tau predicted from the frozen embeddings, by the supervised GNN and by StatNN with
+boosted trees (which reads the weights, not the learned space: it can move only with the zoo), and the median
 reconstruction agreement of `main` and of the nearest-train-model oracle (and `main`'s over all test rows, which the
 denser zoo has more of). Runs are deterministic; the first six take about 45 minutes on 2 cores, each seed about 7.
 
@@ -57,7 +58,7 @@ def figures(store: graphspace.Store, kinds: list[int]) -> dict[str, Any]:
     ids = store.metadata().filter(pl.col("epoch").is_in(kinds)).select("id")
     predictions = store.probe_predictions().filter(pl.col("target") == "test_accuracy").join(ids, on="id")
     out: dict[str, Any] = {}
-    for method in ("embedding_linear", "gnn_supervised"):
+    for method in ("embedding_linear", "gnn_supervised", "statnn_gbt"):
         rows = predictions.filter(pl.col("method") == method)
         metrics = scores("continuous", rows["truth"].to_numpy(), rows["prediction"].to_numpy())
         out[method] = f"{metrics['r2']:.3f} / {metrics['kendall_tau']:.3f}"
