@@ -74,7 +74,7 @@ def figures(store: graphspace.Store, kinds: list[int]) -> dict[str, Any]:
 
 def main() -> None:
     given, names = store_and_names(__doc__, "settings (default: every one)", lambda _: list(SETTINGS))
-    base = Path(given.path)
+    base = given.path
     spec = graphspace.load_spec("specs/mnist.yaml")
     kinds = spec.zoo.train.checkpoints
     rows = [{"setting": "spec (from STORE)", **figures(given, kinds)}]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from store_command import store_and_names  # the store benchmarks' command line
+from store_command import probe_target_names, store_and_names  # the store benchmarks' command line
 
 from graphspace.probing.estimators import linear_probe
 from graphspace.probing.features import embedding_views, stored_embeddings
@@ -24,9 +24,7 @@ from graphspace.provenance import blas_libraries
 
 
 def main() -> None:
-    store, names = store_and_names(
-        __doc__, "probe targets (default: init)", lambda store: [t.name for t in probe_targets(store.spec)]
-    )
+    store, names = store_and_names(__doc__, "probe targets (default: init)", probe_target_names)
     metadata = store.metadata()
     train, select, _ = probe_rows(metadata)
     views = embedding_views(stored_embeddings(store, metadata))

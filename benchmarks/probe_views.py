@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from store_command import store_and_names  # the store benchmarks' command line
+from store_command import probe_target_names, store_and_names  # the store benchmarks' command line
 
 from graphspace.probing.estimators import linear_probe, scores
 from graphspace.probing.features import embedding_views, stored_embeddings
@@ -21,9 +21,7 @@ from graphspace.probing.targets import probe_targets
 
 
 def main() -> None:
-    store, names = store_and_names(
-        __doc__, "probe targets (default: every one)", lambda store: [t.name for t in probe_targets(store.spec)]
-    )
+    store, names = store_and_names(__doc__, "probe targets (default: every one)", probe_target_names)
     metadata = store.metadata()
     train, select, test = probe_rows(metadata)
     raw, direction = embedding_views(stored_embeddings(store, metadata))

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 
 import graphspace
 from graphspace.errors import GraphspaceError
+from graphspace.probing.targets import probe_targets
 
 
 def store_and_names(
@@ -27,6 +28,13 @@ def store_and_names(
     except GraphspaceError as error:
         parser.error(str(error))
     given = getattr(arguments, "names", [])
-    if allowed is not None and (unknown := [n for n in given if n not in allowed(store)]):
-        parser.error(f"unknown {', '.join(unknown)}; allowed: {', '.join(allowed(store))}")
+    if allowed is not None:
+        choices = allowed(store)
+        if unknown := [n for n in given if n not in choices]:
+            parser.error(f"unknown {', '.join(unknown)}; allowed: {', '.join(choices)}")
     return store, given
+
+
+def probe_target_names(store: graphspace.Store) -> list[str]:
+    """The probe targets of the store's spec, by name: the names the probe benchmarks take."""
+    return [t.name for t in probe_targets(store.spec)]
