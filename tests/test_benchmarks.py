@@ -1,0 +1,68 @@
+"""The benchmarks that read a store run on a finished one and print their tables; a store that is not there or a
+name they do not take is a one-line usage error, not a traceback."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+import pytest
+
+import graphspace
+from tests.conftest import ROOT
+
+BENCHMARKS = ROOT / "benchmarks"
+
+# Each store benchmark, the names it is given on the tiny store, and a line its output must hold.
+RUNS = {
+    "round_trip": ([], "rows reproduce their recorded test accuracy"),
+    "probe": (["init"], "| init | categorical |"),
+    "probe_views": (["test_accuracy"], "test_accuracy"),
+    "reconstruction_budget": ([], "the test rows' own test accuracy: median"),
+    "reconstruction_fit": ([], "main"),
+    "learn_settings": (["hidden_32"], "hidden_32"),
+}
+TAKE_NAMES = ("probe", "probe_views", "learn_settings")
+
+
+def run_benchmark(name: str, *arguments: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run benchmarks/`name`.py as its command line would, in this process."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", *arguments])
+    runpy.run_path(str(BENCHMARKS / f"{name}.py"), run_name="__main__")
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_a_store_benchmark_prints_its_table_for_a_finished_store(
+    name: str,
+    tiny_store: graphspace.Store,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    names, expected = RUNS[name]
+    run_benchmark(name, str(tiny_store.path), *names, monkeypatch=monkeypatch)
+    assert expected in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_a_missing_store_is_a_one_line_usage_error(
+    name: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        run_benchmark(name, str(tmp_path / "nowhere.zarr"), monkeypatch=monkeypatch)
+    assert exit.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[0].startswith("usage:") and error[-1].startswith(f"{name}.py: error:")
+    assert "nowhere.zarr" in error[-1]
+
+
+@pytest.mark.parametrize("name", TAKE_NAMES)
+def test_an_unknown_name_is_a_usage_error_that_lists_the_allowed_ones(
+    name: str, tiny_store: graphspace.Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        run_benchmark(name, str(tiny_store.path), "no_such_name", monkeypatch=monkeypatch)
+    assert exit.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"{name}.py: error: unknown no_such_name; allowed: ")
+    assert RUNS[name][0][0] in error.split("allowed: ")[1].split(", ")
