@@ -47,19 +47,35 @@ def sample_dataset(dataset: Dataset, size: int, seed: int) -> DatasetSample:
 class DatasetEncoder(nn.Module):
     """A set encoder (DeepSets) over a dataset sample: any dataset, seen in training or not, gets an embedding.
 
+    With `classes` class slots, the labels are read class by class instead: `classes` values follow the
+    embedding, each class's share among the sample's labels read out by one function shared by all classes,
+    and the set encoder reads the inputs alone. The slots meet the weight embedding's class slots (the output
+    biases class by class, `graphspace.learn.encoder.output_profile`) slot by slot, so that a task of classes 8
+    and 9 reads like the tasks of two classes that learning saw, though it saw no task of 8 and 9; an embedding
+    of each label, which only the tasks learning saw would train, would place such a task nowhere in particular.
+
     Shapes:
-        inputs (D, S, 256), labels (D, S), log_size (D,) -> (D, out)
+        inputs (D, S, 256), labels (D, S), log_size (D,) -> (D, out + classes)
     """
 
-    def __init__(self, hidden: int, out: int) -> None:
+    def __init__(self, hidden: int, out: int, classes: int = 0) -> None:
         super().__init__()
-        self.label = nn.Embedding(MAX_CLASSES, hidden)
-        self.element = mlp(SIGNATURE_SIDE**2 + hidden, hidden, hidden)
+        self.classes = classes
+        if classes:
+            self.element = mlp(SIGNATURE_SIDE**2, hidden, hidden)
+            self.class_readout = mlp(1, hidden, 1)
+        else:
+            self.label = nn.Embedding(MAX_CLASSES, hidden)
+            self.element = mlp(SIGNATURE_SIDE**2 + hidden, hidden, hidden)
         self.pooled = mlp(hidden + 1, hidden, out)
 
     def forward(self, inputs: torch.Tensor, labels: torch.Tensor, log_size: torch.Tensor) -> torch.Tensor:
-        elements = self.element(torch.cat([inputs, self.label(labels.clamp_max(MAX_CLASSES - 1))], dim=-1))
-        return self.pooled(torch.cat([elements.mean(1), log_size[:, None]], dim=-1))
+        if not self.classes:
+            elements = self.element(torch.cat([inputs, self.label(labels.clamp_max(MAX_CLASSES - 1))], dim=-1))
+            return self.pooled(torch.cat([elements.mean(1), log_size[:, None]], dim=-1))
+        embedding = self.pooled(torch.cat([self.element(inputs).mean(1), log_size[:, None]], dim=-1))
+        shares = F.one_hot(labels, max(self.classes, int(labels.max()) + 1))[..., : self.classes].float().mean(1)
+        return torch.cat([embedding, self.class_readout(shares[..., None])[..., 0]], dim=-1)
 
 
 class ResultEncoder(nn.Module):

@@ -59,6 +59,24 @@ def pool_nodes(states: torch.Tensor, graphs: GraphBatch) -> torch.Tensor:
     return torch.cat([everything, outputs], dim=1)
 
 
+def output_profile(graphs: GraphBatch, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each graph's output biases at the class each output predicts, centred on the graph's mean output bias (a
+    shift shared by all outputs changes no prediction): which classes a network favors, and how strongly.
+    Outputs past `classes` are left out.
+
+    Shapes:
+        -> profile (B, classes, 1), present (B, classes): 1 where the graph has that output
+    """
+    output = (graphs.role == ROLES.index("output")) & (graphs.index < classes)
+    bias, graph, slot = graphs.bias[output], graphs.batch[output], graphs.index[output]
+    mean = scatter(bias, graph, dim_size=graphs.num_graphs, reduce="mean")
+    profile = bias.new_zeros(graphs.num_graphs, classes, 1)
+    profile[graph, slot, 0] = bias - mean[graph]
+    present = bias.new_zeros(graphs.num_graphs, classes)
+    present[graph, slot] = 1.0
+    return profile, present
+
+
 def mlp(*widths: int) -> nn.Sequential:
     """Linear layers of these widths with SiLU between them (none after the last)."""
     layers: list[nn.Module] = []
@@ -129,13 +147,17 @@ class WeightEncoder(nn.Module):
         hidden: width of node states.
         layers: message-passing layers.
         latent: embedding size.
+        classes: C, class slots: the last C values of the embedding read the output biases class by class
+            (`output_profile`) with one readout shared by all classes, so that a dataset's class profile can
+            meet them class by class (see `graphspace.learn.conditions.DatasetEncoder`); 0 for none.
 
     Shapes:
         GraphBatch of B graphs -> (B, latent); node states (N, hidden)
     """
 
-    def __init__(self, grid: int, hidden: int, layers: int, latent: int) -> None:
+    def __init__(self, grid: int, hidden: int, layers: int, latent: int, classes: int = 0) -> None:
         super().__init__()
+        self.classes = classes
         self.slots = NodeSlots(hidden)
         self.bias = nn.Linear(1, hidden)
         self.edge_weight = nn.Linear(grid, hidden)
@@ -144,7 +166,9 @@ class WeightEncoder(nn.Module):
         self.readout = mlp(hidden, 4 * hidden)
         self.layer_readout = mlp(LAYER_STATISTICS, 4 * hidden)
         self.readout_layer = nn.Embedding(MAX_LAYERS, 4 * hidden)
-        self.project = mlp(12 * hidden, 4 * hidden, latent)
+        self.project = mlp(12 * hidden, 4 * hidden, latent - classes)
+        if classes:
+            self.class_readout = mlp(1, hidden, 1)
 
     def nodes(self, graphs: GraphBatch) -> torch.Tensor:
         """(N, hidden) node states after message passing."""
@@ -156,7 +180,8 @@ class WeightEncoder(nn.Module):
 
     def forward(self, graphs: GraphBatch) -> torch.Tensor:
         """(B, latent) embeddings: node states read out and mean-pooled per graph, and over its output nodes
-        alone, beside each layer's weight statistics read out (with the layer's embedding) and summed per graph.
+        alone, beside each layer's weight statistics read out (with the layer's embedding) and summed per graph;
+        then the class slots, if any.
 
         The output nodes' own mean keeps the few output neurons, which say most directly what a network was
         trained to predict, from being averaged away among the many hidden ones."""
@@ -164,4 +189,8 @@ class WeightEncoder(nn.Module):
         statistics, graph, layer = layer_statistics(graphs)
         per_layer = self.layer_readout(statistics) + self.readout_layer(layer)
         layers = scatter(per_layer, graph, dim=0, dim_size=graphs.num_graphs, reduce="sum")
-        return self.project(torch.cat([pooled, layers], dim=-1))
+        z = self.project(torch.cat([pooled, layers], dim=-1))
+        if not self.classes:
+            return z
+        profile, present = output_profile(graphs, self.classes)
+        return torch.cat([z, self.class_readout(profile)[..., 0] * present], dim=-1)

@@ -21,7 +21,7 @@ from graphspace.learn.baselines import best_model_baseline, best_train_rows, nea
 from graphspace.learn.behavior import Probes, make_probes
 from graphspace.learn.codec import decode_rows, embed
 from graphspace.learn.conditions import sample_dataset
-from graphspace.learn.examples import RESULTS, Examples, load_examples
+from graphspace.learn.examples import RESULTS, ROLES, Examples, load_examples
 from graphspace.learn.model import DESIGN, WeightSpace, WeightSpaceConfig
 from graphspace.learn.quality import methods_quality
 from graphspace.learn.retrieval import nearest_datasets
@@ -115,6 +115,7 @@ def fit(
         activations=len(examples.activations),
         results=len(RESULTS),
         templates={a.key: len(a.scale) for a in examples.architectures},
+        classes=class_slots(examples, spec.learn.latent),
     )
     with torch.random.fork_rng():
         torch.manual_seed(goal.seed)
@@ -155,6 +156,15 @@ def fit(
         on_device = moved((examples, probes, conditions), device)
         train(model, optimizer, *on_device, goal, state, on_epoch=save, on_step=step)
     return model.cpu()
+
+
+def class_slots(examples: Examples, latent: int) -> int:
+    """How many class slots the embeddings get: where the zoo has several datasets, one per output of its widest
+    output layer (at most half the embedding); none where it has one, since then every row has the same classes."""
+    if len(examples.datasets) < 2:
+        return 0
+    outputs = max(int((a.node_role == ROLES.index("output")).sum()) for a in examples.architectures)
+    return min(outputs, latent // 2)
 
 
 def set_templates(model: WeightSpace, examples: Examples) -> None:

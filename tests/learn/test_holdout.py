@@ -16,7 +16,9 @@ import graphspace
 from graphspace.cli import main
 from graphspace.learn.examples import load_examples
 from graphspace.learn.retrieval import dataset_retrieval
+from graphspace.learn.space import LearnedSpace
 from tests.conftest import SPECS
+from tests.symmetries import symmetric_copy
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +114,18 @@ def test_torch_models_of_either_architecture_encode_as_their_stored_checkpoints(
     ids = [int(metadata.filter(pl.col("dataset") == name)["id"][0]) for name in ("digits", "mnist1d", "digits_23")]
     models = [held_out_store.model(i) for i in ids]
     assert torch.allclose(graphspace.encode(held_out_store, models), graphspace.encode(held_out_store, ids), atol=1e-5)
+
+
+def test_a_zoo_of_several_datasets_has_class_slots_and_its_embeddings_keep_the_symmetries(
+    held_out_store: graphspace.Store,
+) -> None:
+    config = LearnedSpace.open(held_out_store).model.config
+    assert config.latent == 8 and config.classes == 4  # 10 outputs, at most half the embedding
+    metadata = held_out_store.metadata()
+    for name in ("digits", "mnist1d", "digits_23"):
+        i = int(metadata.filter(pl.col("dataset") == name)["id"][-1])
+        model = held_out_store.model(i)
+        shape = held_out_store.blueprint(metadata["architecture"][i]).input_shape
+        copies = [symmetric_copy(model, shape, seed) for seed in range(2)]
+        embeddings = graphspace.encode(held_out_store, [model, *copies])
+        assert (embeddings - graphspace.encode(held_out_store, [i])).abs().max() < 1e-5

@@ -47,6 +47,10 @@ def test_a_model_and_its_hidden_neuron_symmetries_have_one_embedding(tiny_store:
         assert (embeddings - graphspace.encode(tiny_store, [i])).abs().max() < 1e-5
 
 
+def test_a_zoo_of_one_dataset_has_no_class_slots(tiny_store: graphspace.Store) -> None:
+    assert LearnedSpace.open(tiny_store).model.config.classes == 0  # every row has the same classes
+
+
 def test_a_space_opened_with_loaded_examples_shares_them_and_encodes_alike(tiny_store: graphspace.Store) -> None:
     space = LearnedSpace.open(tiny_store)
     again = LearnedSpace.open(tiny_store, "main", space.examples)
