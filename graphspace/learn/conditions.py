@@ -71,10 +71,11 @@ class DatasetEncoder(nn.Module):
 
     def forward(self, inputs: torch.Tensor, labels: torch.Tensor, log_size: torch.Tensor) -> torch.Tensor:
         if not self.classes:
-            elements = self.element(torch.cat([inputs, self.label(labels.clamp_max(MAX_CLASSES - 1))], dim=-1))
-            return self.pooled(torch.cat([elements.mean(1), log_size[:, None]], dim=-1))
+            inputs = torch.cat([inputs, self.label(labels.clamp_max(MAX_CLASSES - 1))], dim=-1)
         embedding = self.pooled(torch.cat([self.element(inputs).mean(1), log_size[:, None]], dim=-1))
-        shares = F.one_hot(labels, max(self.classes, int(labels.max()) + 1))[..., : self.classes].float().mean(1)
+        if not self.classes:
+            return embedding
+        shares = (labels[..., None] == torch.arange(self.classes, device=labels.device)).float().mean(1)  # (D, C)
         return torch.cat([embedding, self.class_readout(shares[..., None])[..., 0]], dim=-1)
 
 

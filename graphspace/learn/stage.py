@@ -21,7 +21,7 @@ from graphspace.learn.baselines import best_model_baseline, best_train_rows, nea
 from graphspace.learn.behavior import Probes, make_probes
 from graphspace.learn.codec import decode_rows, embed
 from graphspace.learn.conditions import sample_dataset
-from graphspace.learn.examples import RESULTS, ROLES, Examples, load_examples
+from graphspace.learn.examples import RESULTS, Examples, load_examples
 from graphspace.learn.model import DESIGN, WeightSpace, WeightSpaceConfig
 from graphspace.learn.quality import methods_quality
 from graphspace.learn.retrieval import nearest_datasets
@@ -163,8 +163,7 @@ def class_slots(examples: Examples, latent: int) -> int:
     output layer (at most half the embedding); none where it has one, since then every row has the same classes."""
     if len(examples.datasets) < 2:
         return 0
-    outputs = max(int((a.node_role == ROLES.index("output")).sum()) for a in examples.architectures)
-    return min(outputs, latent // 2)
+    return min(max(a.layers[-1].outputs for a in examples.architectures), latent // 2)
 
 
 def set_templates(model: WeightSpace, examples: Examples) -> None:
