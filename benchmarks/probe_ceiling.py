@@ -5,9 +5,9 @@ For the test rows of a store (the probe stage's split), each reading of test acc
 table scores a prediction (R² and Kendall's tau over all test rows) and by Kendall's tau within each kind of test
 row (epoch, pruning ratio), as `graphspace info` ranks the probes:
 
-    other half of the test split   accuracy on a random half of the test split against the recorded accuracy
-                                   on the whole of it would share images, so: half A predicting half B (the
-                                   split's own measurement noise; the whole split's is smaller)
+    other half of the test split   the accuracy on one random half of the test split as the prediction of the
+                                   accuracy on the other half: the split's own measurement noise (on half the
+                                   images; the whole split's is smaller)
     accuracy on N training images  the model run on N labelled training images of its dataset
     linear probe, outputs on N     the probe stage's linear probe on the softmax outputs for N training images
     training images                (no labels), fitted on the train rows, chosen on the validation rows
