@@ -25,7 +25,7 @@ import torch
 from store_command import store_and_names  # the store benchmarks' command line
 
 from graphspace.data.registry import load_datasets
-from graphspace.learn.behavior import logits_in_passes
+from graphspace.learn.behavior import logits_of_rows
 from graphspace.learn.examples import Examples, load_examples
 from graphspace.probing.estimators import linear_probe, scores
 from graphspace.probing.stage import probe_rows
@@ -41,12 +41,14 @@ def main() -> None:
     datasets = [load_datasets(store.spec.datasets)[name] for name in examples.datasets]
     train, select, test = probe_rows(metadata)
     generator = torch.Generator().manual_seed(SEED)
-    right, labelled = correct(examples, [(d.x_test, d.y_test) for d in datasets])
-    half = torch.zeros_like(labelled)  # the first half of a random order of each dataset's test split
-    for d, data in enumerate(datasets):
-        rows = (examples.dataset == d).nonzero()
-        half[rows, torch.randperm(len(data.y_test), generator=generator)[: len(data.y_test) // 2]] = True
-    half_a, half_b = (accuracy(right, labelled & h) for h in (half, ~half))
+    right = correct(examples, [(d.x_test, d.y_test) for d in datasets])
+    halves = [torch.randperm(len(d.y_test), generator=generator)[: len(d.y_test) // 2] for d in datasets]
+    first = [
+        torch.zeros(len(d.y_test), dtype=torch.bool).index_fill_(0, h, True)
+        for d, h in zip(datasets, halves, strict=True)
+    ]
+    own = [first[d] for d in examples.dataset.tolist()]  # each row's first half of its dataset's test split
+    half_a, half_b = accuracy(right, own), accuracy(right, [~h for h in own])
     size = min(INPUTS, *(len(d.y_train) for d in datasets))
     picks = [torch.randperm(len(d.y_train), generator=generator)[:size] for d in datasets]
     images = [(d.x_train[p], d.y_train[p]) for d, p in zip(datasets, picks, strict=True)]
@@ -54,7 +56,7 @@ def main() -> None:
     y = metadata["test_accuracy"].to_numpy()
     readings = {
         "other half of the test split": (half_b, half_a),
-        f"accuracy on {size} training images": (y, accuracy(*correct(examples, images))),
+        f"accuracy on {size} training images": (y, accuracy(correct(examples, images))),
         f"linear probe, outputs on {size} training images": (y, probed(examples, images, y, train, select)),
         f"linear probe, outputs on {size} noise inputs": (y, probed(examples, noise, y, train, select)),
     }
@@ -73,33 +75,31 @@ def main() -> None:
         print(pl.DataFrame(rows))
 
 
-def logits(examples: Examples, inputs: list[torch.Tensor]) -> torch.Tensor:
-    """(R, S, classes) every row's logits on its dataset's inputs (`inputs` per dataset), padded with -inf to the
-    longest input set and the widest output layer."""
-    width = max(a.blueprint.dense[-1].out_features for a in examples.architectures)
-    out = torch.full((len(examples), max(len(x) for x in inputs), width), -torch.inf)
-    for d, x in enumerate(inputs):
-        for k, architecture in enumerate(examples.architectures):
-            rows = ((examples.dataset == d) & (examples.architecture == k)).nonzero()[:, 0]
-            if len(rows):  # logits_in_passes reads each row's own dataset's entry of a list of all of them
-                part = logits_in_passes(examples, [x] * len(inputs), architecture, rows, examples.raw_features(rows))
-                out[rows[:, None], torch.arange(len(x)), : part.shape[2]] = part
+def logits(examples: Examples, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Every row's logits on its dataset's inputs (`inputs` per dataset): one (S, classes) tensor per row."""
+    out: list[torch.Tensor] = [torch.empty(0)] * len(examples)
+    for k, architecture in enumerate(examples.architectures):
+        rows = (examples.architecture == k).nonzero()[:, 0]
+        for row, row_logits in zip(
+            rows.tolist(),
+            logits_of_rows(examples, inputs, architecture, rows, examples.raw_features(rows)),
+            strict=True,
+        ):
+            out[row] = row_logits
     return out
 
 
-def correct(examples: Examples, data: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(R, S) whether each row's model classifies each of its dataset's inputs right (`data`: per dataset, inputs
-    and labels), and which of the S are inputs of its dataset."""
-    labels = torch.full((len(data), max(len(y) for _, y in data)), -1)
-    for d, (_, y) in enumerate(data):
-        labels[d, : len(y)] = y
-    labels = labels[examples.dataset]
-    return logits(examples, [x for x, _ in data]).argmax(-1) == labels, labels >= 0
+def correct(examples: Examples, data: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+    """Per row, whether its model classifies each of its dataset's inputs right (`data`: inputs and labels per
+    dataset)."""
+    outputs = logits(examples, [x for x, _ in data])
+    return [o.argmax(-1) == data[d][1] for o, d in zip(outputs, examples.dataset.tolist(), strict=True)]
 
 
-def accuracy(right: torch.Tensor, counted: torch.Tensor) -> np.ndarray:
-    """(R,) each row's share of right answers among its `counted` inputs."""
-    return ((right & counted).sum(1) / counted.sum(1)).double().numpy()
+def accuracy(right: list[torch.Tensor], counted: list[torch.Tensor] | None = None) -> np.ndarray:
+    """Each row's share of right answers, among its `counted` inputs (default: all of them)."""
+    counted = counted or [torch.ones_like(r) for r in right]
+    return np.array([float(r[c].float().mean()) for r, c in zip(right, counted, strict=True)])
 
 
 def probed(
@@ -110,9 +110,11 @@ def probed(
     select: np.ndarray,
 ) -> np.ndarray:
     """The linear probe's test accuracy predictions from each row's softmax outputs on its dataset's inputs (of one
-    length)."""
-    outputs = torch.softmax(logits(examples, [x for x, _ in data]), -1).flatten(1)
-    return linear_probe("continuous", [outputs.double().numpy()], y, train, select)
+    length; outputs zero-padded to the widest output layer)."""
+    outputs = [torch.softmax(o, -1) for o in logits(examples, [x for x, _ in data])]
+    width = max(o.shape[1] for o in outputs)
+    features = torch.stack([torch.nn.functional.pad(o, (0, width - o.shape[1])).flatten() for o in outputs])
+    return linear_probe("continuous", [features.double().numpy()], y, train, select)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,25 @@ def logits_in_passes(
     return torch.cat(parts)
 
 
+def logits_of_rows(
+    examples: Examples,
+    inputs: list[torch.Tensor],
+    architecture: Architecture,
+    rows: torch.Tensor,
+    features: torch.Tensor,
+) -> list[torch.Tensor]:
+    """`logits_in_passes` where each dataset's inputs may have their own length: one (its dataset's S, classes)
+    tensor per row, in the order of `rows`."""
+    result: list[torch.Tensor | None] = [None] * len(rows)
+    for dataset in examples.dataset[rows].unique().tolist():
+        at = (examples.dataset[rows] == dataset).nonzero()[:, 0]
+        same = [inputs[dataset]] * len(inputs)  # these rows are all of this dataset
+        logits = logits_in_passes(examples, same, architecture, rows[at], features[at])
+        for i, row_logits in zip(at.tolist(), logits, strict=True):
+            result[i] = row_logits
+    return result
+
+
 def model_logits(
     examples: Examples,
     inputs: list[torch.Tensor],

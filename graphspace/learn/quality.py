@@ -7,7 +7,7 @@ import polars as pl
 import torch
 
 from graphspace.data.dataset import Dataset
-from graphspace.learn.behavior import logits_in_passes
+from graphspace.learn.behavior import logits_of_rows
 from graphspace.learn.examples import Examples
 from graphspace.summary import final_checkpoints
 
@@ -18,16 +18,8 @@ def predictions(
     """Test-split predictions of the models given by raw `features` (rows of one architecture), one (test size,)
     tensor per row, each on its row's dataset."""
     (k,) = examples.architecture[rows].unique().tolist()
-    architecture = examples.architectures[k]
-    result: list[torch.Tensor | None] = [None] * len(rows)
-    for dataset in examples.dataset[rows].unique().tolist():
-        x = datasets[examples.datasets[dataset]].x_test
-        at = (examples.dataset[rows] == dataset).nonzero()[:, 0]
-        inputs = [x] * len(examples.datasets)  # the rows are all of this dataset
-        logits = logits_in_passes(examples, inputs, architecture, rows[at], features[at])
-        for i, prediction in zip(at.tolist(), logits.argmax(-1), strict=True):
-            result[i] = prediction
-    return result
+    inputs = [datasets[name].x_test for name in examples.datasets]
+    return [logits.argmax(-1) for logits in logits_of_rows(examples, inputs, examples.architectures[k], rows, features)]
 
 
 QUALITY_SCHEMA = {
