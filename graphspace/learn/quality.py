@@ -3,6 +3,8 @@ dataset's test split, the accuracy difference, and the per-layer relative weight
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 import torch
 
@@ -109,11 +111,15 @@ def summarize(quality: pl.DataFrame, metadata: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def by_checkpoint(quality: pl.DataFrame, metadata: pl.DataFrame, method: str = "main") -> pl.DataFrame:
-    """One method's medians per kind of test row (epoch, prune ratio): agreement, original and decoded accuracy."""
-    return (
-        quality.filter(pl.col("method") == method)
-        .join(metadata.select("id", "epoch", "prune_ratio"), on="id")
+def by_checkpoint(
+    quality: pl.DataFrame, metadata: pl.DataFrame, method: str = "main", references: Sequence[str] = ()
+) -> pl.DataFrame:
+    """One method's medians per kind of test row (epoch, prune ratio): agreement, original and decoded accuracy;
+    beside them, the median agreement of each method in `references` that `quality` holds (`<method>_agreement`),
+    to read the method's agreement against, kind by kind."""
+    kinds = quality.join(metadata.select("id", "epoch", "prune_ratio"), on="id")
+    table = (
+        kinds.filter(pl.col("method") == method)
         .group_by("epoch", "prune_ratio")
         .agg(
             pl.len().alias("rows"),
@@ -121,5 +127,12 @@ def by_checkpoint(quality: pl.DataFrame, metadata: pl.DataFrame, method: str = "
             pl.col("original_accuracy").median(),
             pl.col("accuracy").median().alias("decoded_accuracy"),
         )
-        .sort("epoch", "prune_ratio")
     )
+    for reference in (r for r in references if r in set(quality["method"])):
+        medians = kinds.filter(pl.col("method") == reference).group_by("epoch", "prune_ratio")
+        table = table.join(
+            medians.agg(pl.col("agreement").median().alias(f"{reference}_agreement")),
+            on=["epoch", "prune_ratio"],
+            how="left",
+        )
+    return table.sort("epoch", "prune_ratio")

@@ -53,7 +53,9 @@ def sections(store: Store, hyperparameters: bool = True) -> list[Section]:
                 summarize(quality, metadata),
             ),
             Section(
-                "reconstruction_by_checkpoint", "main: medians by kind of test row", by_checkpoint(quality, metadata)
+                "reconstruction_by_checkpoint",
+                "main: medians by kind of test row, beside the agreement of the template and of the oracle",
+                by_checkpoint(quality, metadata, references=("best_train_model", "nearest_train_model")),
             ),
         ]
         nearest = dataset_retrieval(store.nearest_datasets())

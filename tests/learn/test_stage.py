@@ -76,8 +76,13 @@ def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: gr
     assert summary["rows"].to_list() == [len(test_ids)] * 6 and summary["final_rows"].to_list() == [test_models] * 6
     main = quality.filter(pl.col("method") == "main")
     assert summary["agreement"][0] == main["agreement"].median()
-    kinds = by_checkpoint(quality, tiny_store.metadata())
+    kinds = by_checkpoint(quality, tiny_store.metadata(), references=["nearest_train_model", "not_a_method"])
     assert kinds["rows"].sum() == len(test_ids) and kinds.select("epoch", "prune_ratio").is_unique().all()
+    assert kinds.columns[-1] == "nearest_train_model_agreement"  # a reference the table does not hold is left out
+    oracle = quality.filter(pl.col("method") == "nearest_train_model").join(tiny_store.metadata(), on="id")
+    first = kinds.row(0, named=True)
+    same_kind = (pl.col("epoch") == first["epoch"]) & (pl.col("prune_ratio") == first["prune_ratio"])
+    assert first["nearest_train_model_agreement"] == oracle.filter(same_kind)["agreement"].median()
 
 
 def test_the_nearest_train_model_is_the_train_checkpoint_that_agrees_most(tiny_store: graphspace.Store) -> None:
