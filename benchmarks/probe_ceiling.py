@@ -5,9 +5,15 @@ For the test rows of a store (the probe stage's split), each reading of test acc
 table scores a prediction (R² and Kendall's tau over all test rows) and by Kendall's tau within each kind of test
 row (epoch, pruning ratio), as `graphspace info` ranks the probes:
 
+    true accuracy, new measurement a prediction that knew every row's true test accuracy, scored against a new
+    (simulated)                    measurement on a test split of the same size: the measured accuracies stand for
+                                   the true ones (their spread includes the noise, so this leans high) and each
+                                   measurement is drawn as Binomial(test size, accuracy) / test size; scores are
+                                   the mean over 50 draws. What the split's measurement noise leaves to any
+                                   predictor, however good
     other half of the test split   the accuracy on one random half of the test split as the prediction of the
-                                   accuracy on the other half: the split's own measurement noise (on half the
-                                   images; the whole split's is smaller)
+                                   accuracy on the other half: the same noise on half the images each, a lower
+                                   reference than the whole split's
     accuracy on N training images  the model run on N labelled training images of its dataset
     linear probe, outputs on N     the probe stage's linear probe on the softmax outputs for N training images
     training images                (no labels), fitted on the train rows, chosen on the validation rows
@@ -32,6 +38,7 @@ from graphspace.probing.stage import probe_rows
 
 SEED = 0
 INPUTS = 256
+DRAWS = 50
 
 
 def main() -> None:
@@ -54,25 +61,34 @@ def main() -> None:
     images = [(d.x_train[p], d.y_train[p]) for d, p in zip(datasets, picks, strict=True)]
     noise = [(torch.randn(x.shape, generator=generator), y) for x, y in images]
     y = metadata["test_accuracy"].to_numpy()
-    readings = {
-        "other half of the test split": (half_b, half_a),
-        f"accuracy on {size} training images": (y, accuracy(correct(examples, images))),
-        f"linear probe, outputs on {size} training images": (y, probed(examples, images, y, train, select)),
-        f"linear probe, outputs on {size} noise inputs": (y, probed(examples, noise, y, train, select)),
+    sizes = np.array([len(datasets[d].y_test) for d in examples.dataset.tolist()])
+    draws = np.random.default_rng(SEED).binomial(sizes, y, size=(DRAWS, len(y))) / sizes
+    readings = {  # reading: the (truth, prediction) pairs it is scored on, on average
+        "true accuracy, new measurement (simulated)": [(draw, y) for draw in draws],
+        "other half of the test split": [(half_b, half_a)],
+        f"accuracy on {size} training images": [(y, accuracy(correct(examples, images)))],
+        f"linear probe, outputs on {size} training images": [(y, probed(examples, images, y, train, select))],
+        f"linear probe, outputs on {size} noise inputs": [(y, probed(examples, noise, y, train, select))],
     }
     kinds = metadata.select("epoch", "prune_ratio").to_numpy()
     rows = []
-    for name, (truth, prediction) in readings.items():
-        overall = scores("continuous", truth[test], prediction[test])
-        row = {"reading": name, "all rows: R² / tau": f"{overall['r2']:.3f} / {overall['kendall_tau']:.3f}"}
+    for name, pairs in readings.items():
+        r2, tau = scored(pairs, test)
+        row = {"reading": name, "all rows: R² / tau": f"{r2:.3f} / {tau:.3f}"}
         for epoch, prune_ratio in np.unique(kinds[test], axis=0):
             at = test & (kinds[:, 0] == epoch) & (kinds[:, 1] == prune_ratio)
             label = f"tau: {epoch:g}" + (f", {prune_ratio:.0%} pruned" if prune_ratio else "")
-            row[label] = f"{scores('continuous', truth[at], prediction[at])['kendall_tau']:.3f}"
+            row[label] = f"{scored(pairs, at)[1]:.3f}"
         rows.append(row)
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
         print(f"{store.path}: {int(test.sum())} test rows, test accuracy read by running the models")
         print(pl.DataFrame(rows))
+
+
+def scored(pairs: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> tuple[float, float]:
+    """R² and Kendall's tau of predictions against truths on `rows` (a mask), each the mean over `pairs`."""
+    each = [scores("continuous", truth[rows], prediction[rows]) for truth, prediction in pairs]
+    return float(np.mean([s["r2"] for s in each])), float(np.mean([s["kendall_tau"] for s in each]))
 
 
 def logits(examples: Examples, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
