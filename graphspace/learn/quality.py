@@ -128,7 +128,8 @@ def by_checkpoint(
             pl.col("accuracy").median().alias("decoded_accuracy"),
         )
     )
-    for reference in (r for r in references if r in set(quality["method"])):
+    held = set(quality["method"])
+    for reference in (r for r in references if r in held):
         medians = kinds.filter(pl.col("method") == reference).group_by("epoch", "prune_ratio")
         table = table.join(
             medians.agg(pl.col("agreement").median().alias(f"{reference}_agreement")),
