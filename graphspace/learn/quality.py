@@ -114,26 +114,47 @@ def summarize(quality: pl.DataFrame, metadata: pl.DataFrame) -> pl.DataFrame:
 def by_checkpoint(
     quality: pl.DataFrame, metadata: pl.DataFrame, method: str = "main", references: Sequence[str] = ()
 ) -> pl.DataFrame:
-    """One method's medians per kind of test row (epoch, prune ratio): agreement, original and decoded accuracy;
-    beside them, the median agreement of each method in `references` that `quality` holds (`<method>_agreement`),
-    to read the method's agreement against, kind by kind."""
+    """One method's medians per kind of test row (epoch, prune ratio): agreement, |accuracy difference|, original
+    and decoded accuracy; beside them, the median agreement of each method in `references` that `quality` holds
+    (`<method>_agreement`), to read the method's agreement against, kind by kind."""
     kinds = quality.join(metadata.select("id", "epoch", "prune_ratio"), on="id")
+    return _medians_by(kinds, ["epoch", "prune_ratio"], method, references)
+
+
+def by_original_accuracy(
+    quality: pl.DataFrame, method: str = "main", references: Sequence[str] = (), width: float = 0.1
+) -> pl.DataFrame:
+    """`by_checkpoint`'s medians per band of the original's test accuracy instead of kind of row: `band` "0.80-0.90"
+    holds the test rows whose original scores at least 0.80 and below 0.90 (the last band also holds 1.0). Agreement
+    with an original takes more than a good model where the original makes many mistakes; this table shows how
+    much."""
+    bands = round(1 / width)
+    lower = (pl.col("original_accuracy") * bands + 1e-9).floor().clip(0, bands - 1) / bands
+    banded = quality.with_columns(
+        lower.alias("band_from"),
+        pl.format("{}-{}", lower.round(2), (lower + width).round(2)).alias("band"),
+    )
+    return _medians_by(banded, ["band_from", "band"], method, references).drop("band_from")
+
+
+def _medians_by(rows: pl.DataFrame, keys: list[str], method: str, references: Sequence[str]) -> pl.DataFrame:
+    """Per group of `keys`, `method`'s rows, medians of agreement, |accuracy difference|, original and decoded
+    accuracy, and each held reference method's median agreement; sorted by the keys."""
     table = (
-        kinds.filter(pl.col("method") == method)
-        .group_by("epoch", "prune_ratio")
+        rows.filter(pl.col("method") == method)
+        .group_by(keys)
         .agg(
             pl.len().alias("rows"),
             pl.col("agreement").median(),
+            pl.col("accuracy_difference").abs().median().alias("abs_acc_diff"),
             pl.col("original_accuracy").median(),
             pl.col("accuracy").median().alias("decoded_accuracy"),
         )
     )
-    held = set(quality["method"])
+    held = set(rows["method"])
     for reference in (r for r in references if r in held):
-        medians = kinds.filter(pl.col("method") == reference).group_by("epoch", "prune_ratio")
+        medians = rows.filter(pl.col("method") == reference).group_by(keys)
         table = table.join(
-            medians.agg(pl.col("agreement").median().alias(f"{reference}_agreement")),
-            on=["epoch", "prune_ratio"],
-            how="left",
+            medians.agg(pl.col("agreement").median().alias(f"{reference}_agreement")), on=keys, how="left"
         )
-    return table.sort("epoch", "prune_ratio")
+    return table.sort(keys)

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 import polars as pl
 
 from graphspace.device import resolve_device
-from graphspace.learn.quality import by_checkpoint, summarize
+from graphspace.learn.quality import by_checkpoint, by_original_accuracy, summarize
 from graphspace.learn.retrieval import dataset_retrieval
 from graphspace.probing.stage import within_kinds
 from graphspace.provenance import differences, environment, environment_table
 from graphspace.sample.stage import alignment, summarize_samples
 from graphspace.store import Store
 from graphspace.summary import accuracy_by_hyperparameter, zoo_summary
+
+REFERENCES = ("best_train_model", "nearest_train_model")
+"""The methods whose agreement the reconstruction tables by kind of row show beside `main`'s."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,12 @@ def sections(store: Store, hyperparameters: bool = True) -> list[Section]:
             Section(
                 "reconstruction_by_checkpoint",
                 "main: medians by kind of test row, beside the agreement of the template and of the oracle",
-                by_checkpoint(quality, metadata, references=("best_train_model", "nearest_train_model")),
+                by_checkpoint(quality, metadata, references=REFERENCES),
+            ),
+            Section(
+                "reconstruction_by_original_accuracy",
+                "main: medians by band of the original's test accuracy, beside the template's and the oracle's",
+                by_original_accuracy(quality, references=REFERENCES),
             ),
         ]
         nearest = dataset_retrieval(store.nearest_datasets())

@@ -12,7 +12,7 @@ import zarr
 
 import graphspace
 from graphspace.data import load_datasets
-from graphspace.learn.quality import by_checkpoint, summarize
+from graphspace.learn.quality import by_checkpoint, by_original_accuracy, summarize
 from graphspace.learn.space import LearnedSpace
 from tests.symmetries import symmetric_copy
 
@@ -83,6 +83,21 @@ def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: gr
     first = kinds.row(0, named=True)
     same_kind = (pl.col("epoch") == first["epoch"]) & (pl.col("prune_ratio") == first["prune_ratio"])
     assert first["nearest_train_model_agreement"] == oracle.filter(same_kind)["agreement"].median()
+
+
+def test_reconstruction_by_band_of_original_accuracy_covers_each_test_row_once(tiny_store: graphspace.Store) -> None:
+    quality = tiny_store.reconstruction()
+    bands = by_original_accuracy(quality, references=["nearest_train_model"], width=0.25)
+    main = quality.filter(pl.col("method") == "main")
+    assert bands["rows"].sum() == main.height and bands["band"].is_unique().all()
+    assert set(bands["band"]) <= {"0.0-0.25", "0.25-0.5", "0.5-0.75", "0.75-1.0"}
+    for band in bands.iter_rows(named=True):
+        low, high = (float(edge) for edge in band["band"].split("-"))
+        inside = pl.col("original_accuracy").is_between(low, high, closed="both" if high == 1.0 else "left")
+        assert band["rows"] == main.filter(inside).height
+        assert band["abs_acc_diff"] == main.filter(inside)["accuracy_difference"].abs().median()
+        oracle = quality.filter((pl.col("method") == "nearest_train_model") & inside)
+        assert band["nearest_train_model_agreement"] == oracle["agreement"].median()
 
 
 def test_the_nearest_train_model_is_the_train_checkpoint_that_agrees_most(tiny_store: graphspace.Store) -> None:
