@@ -26,7 +26,7 @@ def fetch(dataset: str, file: RemoteFile, folder: Path, *, download: bool) -> Pa
     """The path of `file` in `folder`, downloaded there first when missing.
 
     The download goes to a temporary file that is renamed only once its MD5 checksum matches, so a failed or
-    corrupted download leaves nothing behind.
+    corrupted download leaves nothing behind, not even the folders it made for the file.
 
     Raises:
         DatasetError: The file is missing and `download` is false, the download fails, or its checksum is wrong.
@@ -39,6 +39,7 @@ def fetch(dataset: str, file: RemoteFile, folder: Path, *, download: bool) -> Pa
             f"Dataset '{dataset}' needs the file {file.name}, which is not in {folder}, and download is "
             f"false. Fetch it from {file.url} into {folder}, or set download: true."
         )
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # innermost first
     folder.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=folder, prefix=f".{file.name}.", suffix=".part")
     os.close(handle)
@@ -59,6 +60,10 @@ def fetch(dataset: str, file: RemoteFile, folder: Path, *, download: bool) -> Pa
         ) from error
     finally:
         partial.unlink(missing_ok=True)
+        for made_folder in made:
+            if any(made_folder.iterdir()):
+                break
+            made_folder.rmdir()
     return path
 
 
