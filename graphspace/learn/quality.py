@@ -124,8 +124,8 @@ def by_checkpoint(
 def by_original_accuracy(
     quality: pl.DataFrame, method: str = "main", references: Sequence[str] = (), width: float = 0.1
 ) -> pl.DataFrame:
-    """`by_checkpoint`'s medians per band of the original's test accuracy instead of kind of row: `band` "0.80-0.90"
-    holds the test rows whose original scores at least 0.80 and below 0.90 (the last band also holds 1.0). Agreement
+    """`by_checkpoint`'s medians per band of the original's test accuracy instead of kind of row: `band` "0.8-0.9"
+    holds the test rows whose original scores at least 0.8 and below 0.9 (the last band also holds 1.0). Agreement
     with an original takes more than a good model where the original makes many mistakes; this table shows how
     much."""
     bands = round(1 / width)
