@@ -122,17 +122,16 @@ def by_checkpoint(
 
 
 def by_original_accuracy(
-    quality: pl.DataFrame, method: str = "main", references: Sequence[str] = (), width: float = 0.1
+    quality: pl.DataFrame, method: str = "main", references: Sequence[str] = (), bands: int = 10
 ) -> pl.DataFrame:
-    """`by_checkpoint`'s medians per band of the original's test accuracy instead of kind of row: `band` "0.8-0.9"
-    holds the test rows whose original scores at least 0.8 and below 0.9 (the last band also holds 1.0). Agreement
-    with an original takes more than a good model where the original makes many mistakes; this table shows how
-    much."""
-    bands = round(1 / width)
-    lower = (pl.col("original_accuracy") * bands + 1e-9).floor().clip(0, bands - 1) / bands
+    """`by_checkpoint`'s medians per band of the original's test accuracy instead of kind of row (`bands` equal
+    bands from 0 to 1): `band` "0.8-0.9" holds the test rows whose original scores at least 0.8 and below 0.9 (the
+    last band also holds 1.0). Agreement with an original takes more than a good model where the original makes
+    many mistakes; this table shows how much."""
+    band = (pl.col("original_accuracy") * bands + 1e-9).floor().clip(0, bands - 1)
     banded = quality.with_columns(
-        lower.alias("band_from"),
-        pl.format("{}-{}", lower.round(2), (lower + width).round(2)).alias("band"),
+        band.alias("band_from"),
+        pl.format("{}-{}", (band / bands).round(2), ((band + 1) / bands).round(2)).alias("band"),
     )
     return _medians_by(banded, ["band_from", "band"], method, references).drop("band_from")
 

@@ -87,7 +87,7 @@ def test_reconstruction_is_measured_for_every_test_row_and_method(tiny_store: gr
 
 def test_reconstruction_by_band_of_original_accuracy_covers_each_test_row_once(tiny_store: graphspace.Store) -> None:
     quality = tiny_store.reconstruction()
-    bands = by_original_accuracy(quality, references=["nearest_train_model"], width=0.25)
+    bands = by_original_accuracy(quality, references=["nearest_train_model"], bands=4)
     main = quality.filter(pl.col("method") == "main")
     assert bands["rows"].sum() == main.height and bands["band"].is_unique().all()
     assert set(bands["band"]) <= {"0.0-0.25", "0.25-0.5", "0.5-0.75", "0.75-1.0"}
