@@ -5,6 +5,9 @@ Prints
   (random He-normal weights; speed does not depend on the values), with the spec's default encoder sizes;
 - the same step on batches of 8 MLPs of about 1k, 10k and 100k edges: milliseconds per step and microseconds per
   edge, whose near-constancy says the step grows linearly in edges;
+- each of those steps with torch's large CPU tensors on 4 KiB pages (its default) and on transparent huge pages
+  (`THP_MEM_ALLOC_ENABLE=1`, which torch reads at its first CPU allocation), each way in a fresh process, side
+  by side: huge pages help large graphs and hurt small ones;
 - peak memory and time of one step on 8 MLPs 784-256-10 (203k edges each), the batch as one graph batch against
   the chunks of bounded memory the learn stage uses (`graphspace.learn.memory`), each in a fresh process.
 
@@ -14,6 +17,7 @@ Prints
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -123,33 +127,53 @@ def memory_comparison() -> None:
     print(f"chunked / whole: memory {chunked_mb / whole_mb:.2f}x, time {chunked_s / whole_s:.2f}x")
 
 
+MLP_WIDTHS = {"32-24-8": (32, 24, 8), "100-90-10": (100, 90, 10), "300-300-33": (300, 300, 33)}
+
+
+def shape(name: str) -> tuple[Blueprint, int, int]:
+    """The blueprint of a benchmark row ("cnn" or an MLP's widths), how many models to make, and the batch."""
+    if name == "cnn":
+        return blueprint(CNNArchitecture(kind="cnn"), (1, 28, 28), 10), 256, 64
+    widths = MLP_WIDTHS[name]
+    return blueprint(MLPArchitecture(kind="mlp", hidden=list(widths[1:-1])), (widths[0],), widths[-1]), 16, 8
+
+
+def child_seconds(name: str, steps: int, huge_pages: bool) -> float:
+    """`step_seconds` of one row, measured in a fresh process with huge pages on or off."""
+    command = [sys.executable, __file__, "--row", name, "--steps", str(steps)]
+    environment = os.environ | {"THP_MEM_ALLOC_ENABLE": "1" if huge_pages else "0"}
+    return float(subprocess.run(command, capture_output=True, text=True, check=True, env=environment).stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--wide-step", choices=["whole", "chunked"], help=argparse.SUPPRESS)
+    parser.add_argument("--row", choices=["cnn", *MLP_WIDTHS], help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.manual_seed(0)
     if args.wide_step:
         wide_step(args.wide_step)
         return
+    if args.row:
+        bp, count, batch = shape(args.row)
+        print(step_seconds(zoo(bp, count), batch, args.steps))
+        return
     learn = Learn()
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; encoder hidden {learn.hidden}, "
-        f"{learn.layers} layers, latent {learn.latent}"
+        f"{learn.layers} layers, latent {learn.latent}; each row's two ways in fresh processes: large CPU tensors "
+        f"on 4 KiB pages (off, torch's default) and on transparent huge pages (on: THP_MEM_ALLOC_ENABLE=1)"
     )
-    cnn = blueprint(CNNArchitecture(kind="cnn"), (1, 28, 28), 10)
-    seconds = step_seconds(zoo(cnn, 256), 64, args.steps)
-    print(
-        f"zoo CNN ({cnn.num_parameters} params): {seconds * 1e3:.1f} ms per step of 64 graphs, "
-        f"{64 / seconds:,.0f} graphs/s"
-    )
-    print("MLP             edges  ms/step (8 graphs)  us per edge")
-    for widths in ((32, 24, 8), (100, 90, 10), (300, 300, 33)):
-        bp = blueprint(MLPArchitecture(kind="mlp", hidden=list(widths[1:-1])), (widths[0],), widths[-1])
-        edges = sum(d.in_features * d.out_features for d in bp.dense)
-        seconds = step_seconds(zoo(bp, 16), 8, args.steps)
-        name, per_edge = "-".join(map(str, widths)), seconds * 1e6 / (8 * edges)
-        print(f"{name:<12} {edges:>8,}  {seconds * 1e3:>18.1f}  {per_edge:>11.3f}")
+    print("graphs                   edges  ms/step off  ms/step on  off / on  graphs/s (off)  us per edge (off)")
+    for name in ("cnn", *MLP_WIDTHS):
+        bp, _, batch = shape(name)
+        off, on = (child_seconds(name, args.steps, huge_pages) for huge_pages in (False, True))
+        edges = sum(d.in_features * d.out_features for d in bp.dense) if name != "cnn" else 0
+        label = f"{batch} zoo CNNs ({bp.num_parameters} params)" if name == "cnn" else f"{batch} MLPs {name}"
+        per_edge = f"{off * 1e6 / (batch * edges):17.3f}" if edges else ""
+        row = f"{label:<23} {edges or '':>6}  {off * 1e3:>11.1f}  {on * 1e3:>10.1f}  {off / on:>7.2f}x  "
+        print(f"{row}{batch / off:>14,.0f}  {per_edge}".rstrip())
     memory_comparison()
 
 
