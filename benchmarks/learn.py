@@ -112,12 +112,17 @@ def _status_megabytes(field: str) -> float:
     return int(line.split()[1]) / 1024
 
 
+def child_output(*arguments: str, environment: dict[str, str] | None = None) -> list[str]:
+    """The words this benchmark prints when run in a fresh process with `arguments` (and `environment`)."""
+    command = [sys.executable, __file__, *arguments]
+    return subprocess.run(command, capture_output=True, text=True, check=True, env=environment).stdout.split()
+
+
 def memory_comparison() -> None:
     """Peak memory and time of `wide_step` both ways, each in its own process, side by side."""
     measured = {}
     for way in ("whole", "chunked"):
-        command = [sys.executable, __file__, "--wide-step", way]
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
+        output = child_output("--wide-step", way)
         measured[way] = (float(output[0]), float(output[1]))
     print("8 MLPs 784-256-10 (203,530 edges each), one encoder training step:")
     print("way       peak MB growth  seconds")
@@ -128,6 +133,7 @@ def memory_comparison() -> None:
 
 
 MLP_WIDTHS = {"32-24-8": (32, 24, 8), "100-90-10": (100, 90, 10), "300-300-33": (300, 300, 33)}
+ROWS = ("cnn", *MLP_WIDTHS)
 
 
 def shape(name: str) -> tuple[Blueprint, int, int]:
@@ -140,16 +146,15 @@ def shape(name: str) -> tuple[Blueprint, int, int]:
 
 def child_seconds(name: str, steps: int, huge_pages: bool) -> float:
     """`step_seconds` of one row, measured in a fresh process with huge pages on or off."""
-    command = [sys.executable, __file__, "--row", name, "--steps", str(steps)]
     environment = os.environ | {"THP_MEM_ALLOC_ENABLE": "1" if huge_pages else "0"}
-    return float(subprocess.run(command, capture_output=True, text=True, check=True, env=environment).stdout)
+    return float(child_output("--row", name, "--steps", str(steps), environment=environment)[0])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--wide-step", choices=["whole", "chunked"], help=argparse.SUPPRESS)
-    parser.add_argument("--row", choices=["cnn", *MLP_WIDTHS], help=argparse.SUPPRESS)
+    parser.add_argument("--row", choices=ROWS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.manual_seed(0)
     if args.wide_step:
@@ -166,7 +171,7 @@ def main() -> None:
         f"on 4 KiB pages (off, torch's default) and on transparent huge pages (on: THP_MEM_ALLOC_ENABLE=1)"
     )
     print("graphs                   edges  ms/step off  ms/step on  off / on  graphs/s (off)  us per edge (off)")
-    for name in ("cnn", *MLP_WIDTHS):
+    for name in ROWS:
         bp, _, batch = shape(name)
         off, on = (child_seconds(name, args.steps, huge_pages) for huge_pages in (False, True))
         edges = sum(d.in_features * d.out_features for d in bp.dense) if name != "cnn" else 0
