@@ -9,7 +9,10 @@ Prints
   (`THP_MEM_ALLOC_ENABLE=1`, which torch reads at its first CPU allocation), each way in a fresh process, side
   by side: huge pages help large graphs and hurt small ones;
 - peak memory and time of one step on 8 MLPs 784-256-10 (203k edges each), the batch as one graph batch against
-  the chunks of bounded memory the learn stage uses (`graphspace.learn.memory`), each in a fresh process.
+  the chunks of bounded memory the learn stage uses (`graphspace.learn.memory`), each in a fresh process;
+- one message layer's forward and backward on each MLP row's batch, its edges a chunk at a time (how the encoder
+  runs it, `graphspace.learn.messages.MeanMessages`) against torch-geometric's `propagate` over all edges at once:
+  time and peak memory, each in a fresh process, side by side.
 
     python benchmarks/learn.py [--steps 20]
 """
@@ -32,6 +35,7 @@ from graphspace.learn.batch import graph_batch
 from graphspace.learn.codec import encode_graphs
 from graphspace.learn.encoder import WeightEncoder
 from graphspace.learn.examples import Architecture, Examples, parameter_groups
+from graphspace.learn.messages import MeanMessages
 from graphspace.spec import CNNArchitecture, Learn, MLPArchitecture
 from graphspace.store import blueprint_network, unflatten
 from graphspace.zoo.architecture import Blueprint, blueprint
@@ -132,6 +136,50 @@ def memory_comparison() -> None:
     print(f"chunked / whole: memory {chunked_mb / whole_mb:.2f}x, time {chunked_s / whole_s:.2f}x")
 
 
+def message_step(way: str, name: str, steps: int) -> None:
+    """Forward and backward of one `MeanMessages` layer (the default learn width) on the batch of an MLP row,
+    `way` "chunked" (its forward) or "propagate" (torch-geometric's); prints the growth of peak resident memory
+    over the first step (MB) and the median seconds of `steps` more (run in a fresh process, as `wide_step`)."""
+    bp, count, batch = shape(name)
+    graphs = graph_batch(zoo(bp, count), torch.arange(batch))
+    layer, nodes, width = MeanMessages(), len(graphs.bias), Learn().hidden
+    a, b = torch.randn(nodes, width, requires_grad=True), torch.randn(nodes, width, requires_grad=True)
+    edge_attr = torch.randn(len(graphs.edge_type), width, requires_grad=True)
+    times, megabytes = [], 0.0
+    for step in range(steps + 1):
+        if step == 0:
+            Path("/proc/self/clear_refs").write_text("5")
+            before = _status_megabytes("VmRSS")
+        started = time.perf_counter()
+        if way == "chunked":
+            out = layer(a, b, edge_attr, graphs.edge_index)
+        else:
+            out = layer.propagate(graphs.edge_index, a=a, b=b, edge_attr=edge_attr)
+        out.sum().backward()
+        times.append(time.perf_counter() - started)
+        if step == 0:
+            megabytes = _status_megabytes("VmHWM") - before
+    print(megabytes, sorted(times[1:])[len(times[1:]) // 2])
+
+
+def message_comparison(steps: int) -> None:
+    """`message_step` both ways on every MLP row, each in its own process, side by side."""
+    print(
+        f"one message layer (width {Learn().hidden}), forward and backward: edges a chunk at a time (chunked) "
+        "against torch-geometric's propagate over all edges at once"
+    )
+    print("graphs               ms chunked  ms propagate  propagate / chunked  peak MB chunked  peak MB propagate")
+    for name in MLP_WIDTHS:
+        (chunked_mb, chunked_s), (propagate_mb, propagate_s) = (
+            map(float, child_output("--messages", way, name, "--steps", str(steps))) for way in ("chunked", "propagate")
+        )
+        _, _, batch = shape(name)
+        print(
+            f"{batch} MLPs {name:<12} {chunked_s * 1e3:>10.1f}  {propagate_s * 1e3:>12.1f}  "
+            f"{propagate_s / chunked_s:>18.2f}x  {chunked_mb:>15,.0f}  {propagate_mb:>17,.0f}"
+        )
+
+
 MLP_WIDTHS = {"32-24-8": (32, 24, 8), "100-90-10": (100, 90, 10), "300-300-33": (300, 300, 33)}
 ROWS = ("cnn", *MLP_WIDTHS)
 
@@ -155,10 +203,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--wide-step", choices=["whole", "chunked"], help=argparse.SUPPRESS)
     parser.add_argument("--row", choices=ROWS, help=argparse.SUPPRESS)
+    parser.add_argument("--messages", nargs=2, metavar=("WAY", "ROW"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.manual_seed(0)
     if args.wide_step:
         wide_step(args.wide_step)
+        return
+    if args.messages:
+        message_step(*args.messages, args.steps)
         return
     if args.row:
         bp, count, batch = shape(args.row)
@@ -180,6 +232,7 @@ def main() -> None:
         row = f"{label:<23} {edges or '':>6}  {off * 1e3:>11.1f}  {on * 1e3:>10.1f}  {off / on:>7.2f}x  "
         print(f"{row}{batch / off:>14,.0f}  {per_edge}".rstrip())
     memory_comparison()
+    message_comparison(args.steps)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import scatter
 
 from graphspace.graph.network import EDGE_KINDS
 from graphspace.learn.batch import EDGE_TYPES, GraphBatch
 from graphspace.learn.examples import ROLES
+from graphspace.learn.messages import MeanMessages
 
 MAX_LAYERS = 64  # layer indices a model may have
 MAX_INDEX = 1024  # node indices within a layer that get their own embedding (larger ones share the last)
@@ -108,13 +107,15 @@ class NodeSlots(nn.Module):
         )
 
 
-class EdgeConv(MessagePassing):
+class EdgeConv(nn.Module):
     r"""Message passing whose messages read both end nodes and the edge, with a residual update:
 
     .. math::
         m_{ij} = \sigma(A h_i + B h_j + e_{ij}), \qquad h_i' = h_i + \psi([\mathrm{LN}(h_i), \mathrm{mean}_j\, m_{ij}])
 
-    The node terms are projected once per node, so an edge costs O(hidden), not O(hidden^2).
+    The node terms are projected once per node, so an edge costs O(hidden), not O(hidden^2); the messages are
+    a torch-geometric layer (`graphspace.learn.messages.MeanMessages`) that computes them a chunk of edges at a
+    time.
 
     Args:
         hidden: width of node states and edge embeddings.
@@ -124,19 +125,17 @@ class EdgeConv(MessagePassing):
     """
 
     def __init__(self, hidden: int) -> None:
-        super().__init__(aggr="mean")
+        super().__init__()
         self.target = nn.Linear(hidden, hidden)
         self.source = nn.Linear(hidden, hidden, bias=False)
         self.update_mlp = mlp(2 * hidden, hidden, hidden)
         self.norm = nn.LayerNorm(hidden)
+        self.messages = MeanMessages()
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
         normed = self.norm(x)
-        aggregated = self.propagate(edge_index, a=self.target(normed), b=self.source(normed), edge_attr=edge_attr)
+        aggregated = self.messages(self.target(normed), self.source(normed), edge_attr, edge_index)
         return x + self.update_mlp(torch.cat([normed, aggregated], dim=-1))
-
-    def message(self, a_i: torch.Tensor, b_j: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
-        return F.silu(a_i + b_j + edge_attr)
 
 
 class WeightEncoder(nn.Module):
