@@ -44,7 +44,8 @@ class MeanMessages(MessagePassing):
     def forward(
         self, a: torch.Tensor, b: torch.Tensor, edge_attr: torch.Tensor, edge_index: torch.Tensor
     ) -> torch.Tensor:
-        count = torch.bincount(edge_index[1], minlength=len(a)).clamp_min(1).to(a.dtype)
+        # counted as torch-geometric counts (bincount has no deterministic CUDA kernel)
+        count = a.new_zeros(len(a)).scatter_add_(0, edge_index[1], a.new_ones(edge_index.shape[1])).clamp_min(1)
         chunk = max(1, CHUNK_STATES // max(1, a.shape[1]))
         return _ChunkedMeanMessages.apply(a, b, edge_attr, edge_index[0], edge_index[1], count, chunk)
 
