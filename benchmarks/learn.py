@@ -98,8 +98,7 @@ def wide_step(way: str) -> None:
     grid = examples.architectures[0].skeleton.grid
     encoder = WeightEncoder(grid[0] * grid[1], hidden, Learn().layers, Learn().latent)
     rows = torch.arange(8)
-    Path("/proc/self/clear_refs").write_text("5")  # peak resident memory := current (Linux)
-    before = _status_megabytes("VmRSS")
+    before = reset_peak()
     started = time.perf_counter()
     if way == "whole":
         z = encoder(graph_batch(examples, rows))
@@ -108,6 +107,12 @@ def wide_step(way: str) -> None:
     z.square().mean().backward()
     seconds = time.perf_counter() - started
     print(_status_megabytes("VmHWM") - before, seconds)
+
+
+def reset_peak() -> float:
+    """Make this process's peak resident memory its current one (Linux); returns the current one, in MB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_megabytes("VmRSS")
 
 
 def _status_megabytes(field: str) -> float:
@@ -145,21 +150,21 @@ def message_step(way: str, name: str, steps: int) -> None:
     layer, nodes, width = MeanMessages(), len(graphs.bias), Learn().hidden
     a, b = torch.randn(nodes, width, requires_grad=True), torch.randn(nodes, width, requires_grad=True)
     edge_attr = torch.randn(len(graphs.edge_type), width, requires_grad=True)
-    times, megabytes = [], 0.0
-    for step in range(steps + 1):
-        if step == 0:
-            Path("/proc/self/clear_refs").write_text("5")
-            before = _status_megabytes("VmRSS")
+
+    def seconds() -> float:
         started = time.perf_counter()
         if way == "chunked":
             out = layer(a, b, edge_attr, graphs.edge_index)
         else:
             out = layer.propagate(graphs.edge_index, a=a, b=b, edge_attr=edge_attr)
         out.sum().backward()
-        times.append(time.perf_counter() - started)
-        if step == 0:
-            megabytes = _status_megabytes("VmHWM") - before
-    print(megabytes, sorted(times[1:])[len(times[1:]) // 2])
+        return time.perf_counter() - started
+
+    before = reset_peak()
+    seconds()
+    megabytes = _status_megabytes("VmHWM") - before
+    times = sorted(seconds() for _ in range(steps))
+    print(megabytes, times[len(times) // 2])
 
 
 def message_comparison(steps: int) -> None:

@@ -18,6 +18,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import scatter
 
 CHUNK_STATES = 2**20  # edge states (edges x width) per chunk: 4 MB of float32
 
@@ -44,8 +45,8 @@ class MeanMessages(MessagePassing):
     def forward(
         self, a: torch.Tensor, b: torch.Tensor, edge_attr: torch.Tensor, edge_index: torch.Tensor
     ) -> torch.Tensor:
-        # counted as torch-geometric counts (bincount has no deterministic CUDA kernel)
-        count = a.new_zeros(len(a)).scatter_add_(0, edge_index[1], a.new_ones(edge_index.shape[1])).clamp_min(1)
+        # counted as torch-geometric counts (torch.bincount has no deterministic CUDA kernel)
+        count = scatter(a.new_ones(edge_index.shape[1]), edge_index[1], dim_size=len(a), reduce="sum").clamp_min(1)
         chunk = max(1, CHUNK_STATES // max(1, a.shape[1]))
         return _ChunkedMeanMessages.apply(a, b, edge_attr, edge_index[0], edge_index[1], count, chunk)
 
