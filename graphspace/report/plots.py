@@ -133,14 +133,18 @@ def probe_results(probes: pl.DataFrame) -> Figure:
         ax.axvline(0.0, color="black", linewidth=0.5)
         floor = f" (below {R2_FLOOR} drawn at it)" if metric == "r2" else ""
         ax.set(title=f"{metric}{floor}", xlim=(min(0.0, R2_FLOOR if metric == "r2" else 0.0), 1.0))
-    axes[0].legend(fontsize=7)
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(methods), fontsize=7)
     figure.suptitle("Properties of held-out models predicted from weights, by method")
     return figure
 
 
+TARGET_MARGIN = 0.1  # the sampling figure's x axis: the targets' range and this much on each side, within [0, 1]
+
+
 def sampling(samples: pl.DataFrame) -> Figure:
     """Achieved against target test accuracy of every sampled model, one panel per dataset: each method's
-    samples (dots, spread sideways) and medians (line), with the diagonal that perfect sampling would follow."""
+    samples (dots, spread sideways) and medians (line), with the diagonal that perfect sampling would follow.
+    The x axis spans the panel's targets (TARGET_MARGIN around them), the y axis every accuracy."""
     datasets = samples["dataset"].unique(maintain_order=True).to_list()
     figure, axes = _panels(len(datasets), size=(6.5, 5.0))
     methods = samples["method"].unique(maintain_order=True).to_list()
@@ -155,7 +159,8 @@ def sampling(samples: pl.DataFrame) -> Figure:
             drawn = ax.plot(line["target_accuracy"] + shift, line["accuracy"], marker="D", markersize=4, label=method)
             ax.scatter(rows["target_accuracy"] + shift, rows["accuracy"], s=6, alpha=0.35, color=drawn[0].get_color())
         ax.plot([0, 1], [0, 1], color="black", linewidth=0.6, linestyle="--")
-        ax.set(title=dataset, xlabel="target test accuracy", ylabel="achieved test accuracy", xlim=(0, 1), ylim=(0, 1))
+        xlim = (max(0.0, targets.min() - TARGET_MARGIN), min(1.0, targets.max() + TARGET_MARGIN))
+        ax.set(title=dataset, xlabel="target test accuracy", ylabel="achieved test accuracy", xlim=xlim, ylim=(0, 1))
         ax.legend(fontsize=7)
     figure.suptitle("Sampled models: achieved against target accuracy, by method")
     return figure

@@ -123,6 +123,20 @@ def test_the_sampling_figure_draws_the_medians_of_the_samples(tiny_store: graphs
     assert {line.get_label() for line in ax.get_lines()[:-1]} == set(samples["method"])
 
 
+def test_the_sampling_figure_spans_its_targets_not_the_whole_accuracy_range() -> None:
+    samples = pl.DataFrame(
+        {
+            "dataset": ["digits"] * 4,
+            "method": ["screened", "screened", "random_init", "random_init"],
+            "target_accuracy": [0.9, 0.95, 0.9, 0.95],
+            "accuracy": [0.89, 0.96, 0.1, 0.08],
+        }
+    )
+    (ax,) = plots.sampling(samples).axes
+    np.testing.assert_allclose(ax.get_xlim(), (0.9 - plots.TARGET_MARGIN, 1.0))
+    assert ax.get_ylim() == (0.0, 1.0)  # a sampler that misses by far still shows
+
+
 def test_training_curves_draw_one_line_per_value_at_the_checkpoint_epochs() -> None:
     metadata = pl.DataFrame(
         {
