@@ -21,13 +21,13 @@ import time
 import torch
 import torch.nn.functional as F
 
+from graphspace.allocator import retain_freed_memory
 from graphspace.data import Dataset, load_datasets
 from graphspace.device import CPU
 from graphspace.spec import CNNArchitecture, EmbeddedDataset, Hyper, MLPArchitecture, Spec
 from graphspace.zoo.architecture import Blueprint, blueprint
 from graphspace.zoo.evaluation import evaluate
 from graphspace.zoo.initializers import initialize
-from graphspace.zoo.memory import retain_freed_memory
 from graphspace.zoo.plan import plan_models
 from graphspace.zoo.population import stack_parameters
 from graphspace.zoo.training import train_population

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from graphspace.allocator import retain_freed_memory
 from graphspace.device import CPU
 from graphspace.learn.batch import architecture_order, architecture_runs
 from graphspace.learn.behavior import Probes, model_logits
@@ -135,6 +136,7 @@ def train(
     `on_epoch` is called after every epoch (to checkpoint), `on_step` after every step with (step, steps,
     loss terms).
     """
+    retain_freed_memory()
     train_rows = examples.rows("train")
     weights = {name: getattr(objective, name) for name in TERMS}
     model.train()

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from graphspace.allocator import retain_freed_memory
 from graphspace.device import CPU, moved, placed
 from graphspace.learn.batch import GraphBatch, architecture_order
 from graphspace.learn.codec import encode_graphs, encode_rows
@@ -55,6 +56,7 @@ def supervised_probe(
         device: where the GNN trains.
     """
     epochs, batch_size, lr, seed = training
+    retain_freed_memory()
     encoded = [_encode(t, v, examples.rows("train").numpy()) for t, v in zip(targets, values, strict=True)]
     sizes = [len(classes) if classes is not None else None for _, classes, _ in encoded]
     widths = [size or 1 for size in sizes]  # outputs per target

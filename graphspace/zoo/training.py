@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from graphspace.allocator import retain_freed_memory
 from graphspace.data import Dataset
 from graphspace.device import CPU, moved
 from graphspace.spec import Hyper
 from graphspace.zoo.architecture import Blueprint
 from graphspace.zoo.initializers import initialize
-from graphspace.zoo.memory import retain_freed_memory
 from graphspace.zoo.optimizers import PopulationAdam, PopulationSGD
 from graphspace.zoo.population import PopulationDropout, cross_entropy, forward, stack_parameters
 

@@ -1,9 +1,12 @@
-"""Allocator tuning for population training.
+"""Allocator tuning for training loops.
 
-Population steps allocate and free the same large activations every batch. glibc returns such blocks to the
+Training steps allocate and free the same large activations every batch. glibc returns such blocks to the
 OS and takes them back with fresh page faults each time, which costs more than the arithmetic. Raising its
-mmap and trim thresholds keeps freed blocks in the heap for reuse (measured on the default CNN zoo: about 1.5x
-faster steps). It is a process-wide setting; it does nothing where glibc is not the allocator.
+mmap and trim thresholds keeps freed blocks in the heap for reuse. Measured: population steps on the default CNN
+zoo about 1.5x faster; learn steps on the MLP zoos of digits.yaml and mnist1d.yaml 1.1-1.3x faster, on the CNN zoo
+the same. Zoo training, weight-space training and the supervised probe reference each ask for it, so a stage resumed
+in a fresh process trains as it does after the stages before it. It is a process-wide setting; it does nothing
+where glibc is not the allocator.
 """
 
 from __future__ import annotations
