@@ -17,6 +17,7 @@ from graphspace.summary import grouped
 
 PANEL = (4.2, 3.2)  # inches per panel
 R2_FLOOR = -0.5  # R² below this is drawn at it (a constant predictor scores about 0)
+TARGET_MARGIN = 0.1  # the sampling figure's x axis: the targets' range and this much on each side, within [0, 1]
 
 
 def accuracy_by_hyperparameter(last: pl.DataFrame, hyperparameters: list[ProbeTarget]) -> Figure:
@@ -136,9 +137,6 @@ def probe_results(probes: pl.DataFrame) -> Figure:
     figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(methods), fontsize=7)
     figure.suptitle("Properties of held-out models predicted from weights, by method")
     return figure
-
-
-TARGET_MARGIN = 0.1  # the sampling figure's x axis: the targets' range and this much on each side, within [0, 1]
 
 
 def sampling(samples: pl.DataFrame) -> Figure:
