@@ -5,12 +5,20 @@ For the test rows of a store (the probe stage's split), each reading of test acc
 table scores a prediction (R² and Kendall's tau over all test rows) and by Kendall's tau within each kind of test
 row (epoch, pruning ratio), as `graphspace info` ranks the probes:
 
-    true accuracy, new measurement a prediction that knew every row's true test accuracy, scored against a new
-    (simulated)                    measurement on a test split of the same size: the measured accuracies stand for
-                                   the true ones (their spread includes the noise, so this leans high) and each
-                                   measurement is drawn as Binomial(test size, accuracy) / test size; scores are
-                                   the mean over 50 draws. What the split's measurement noise leaves to any
-                                   predictor, however good
+    true accuracy, test split      what a prediction that knew each model's accuracy on the data distribution
+    resampled (bootstrap)          would score against its measurement on a test split of this size, simulated:
+                                   the measured accuracies stand for the true ones, and each model's accuracy on
+                                   a bootstrap resample of its dataset's test split is scored as the prediction
+                                   of its measured accuracy. The resample draws the split's images with
+                                   replacement, the same ones for every model of the dataset, so that models
+                                   that err on the same images move together; its shift of all its models'
+                                   accuracies alike is taken off (a probe's intercept absorbs it). Scores are the
+                                   mean over 50 resamples. Not a bound on the probes, which are fitted to
+                                   measurements on the same split: a measured accuracy depends on the split's
+                                   particular images, and models alike in recipe or weights err on like images.
+                                   The script prints the same reading of the generalization gap (train accuracy
+                                   less test accuracy): a probe table's gap row above it shows a probe reading
+                                   the split's particular images
     other half of the test split   the accuracy on one random half of the test split as the prediction of the
                                    accuracy on the other half: the same noise on half the images each, a lower
                                    reference than the whole split's
@@ -61,10 +69,9 @@ def main() -> None:
     images = [(d.x_train[p], d.y_train[p]) for d, p in zip(datasets, picks, strict=True)]
     noise = [(torch.randn(x.shape, generator=generator), y) for x, y in images]
     y = metadata["test_accuracy"].to_numpy()
-    sizes = np.array([len(datasets[d].y_test) for d in examples.dataset.tolist()])
-    draws = np.random.default_rng(SEED).binomial(sizes, y, size=(DRAWS, len(y))) / sizes
+    draws = [resampled(right, examples.dataset.numpy(), generator) for _ in range(DRAWS)]
     readings = {  # reading: the (truth, prediction) pairs it is scored on, on average
-        "true accuracy, new measurement (simulated)": [(draw, y) for draw in draws],
+        "true accuracy, test split resampled (bootstrap)": [(y, draw) for draw in draws],
         "other half of the test split": [(half_b, half_a)],
         f"accuracy on {size} training images": [(y, accuracy(correct(examples, images)))],
         f"linear probe, outputs on {size} training images": [(y, probed(examples, images, y, train, select))],
@@ -83,12 +90,35 @@ def main() -> None:
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
         print(f"{store.path}: {int(test.sum())} test rows, test accuracy read by running the models")
         print(pl.DataFrame(rows))
+    train_accuracy = metadata["train_accuracy"].to_numpy()
+    r2, tau = scored([(train_accuracy - y, train_accuracy - draw) for draw in draws], test)
+    print(
+        "the bootstrap reading of the generalization gap (train accuracy less the resampled test accuracy): "
+        f"R² {r2:.3f} / tau {tau:.3f}; compare the probe table's generalization_gap rows "
+        f"(`graphspace info {store.path}`)"
+    )
 
 
 def scored(pairs: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> tuple[float, float]:
     """R² and Kendall's tau of predictions against truths on `rows` (a mask), each the mean over `pairs`."""
     each = [scores("continuous", truth[rows], prediction[rows]) for truth, prediction in pairs]
     return float(np.mean([s["r2"] for s in each])), float(np.mean([s["kendall_tau"] for s in each]))
+
+
+def resampled(right: list[torch.Tensor], dataset: np.ndarray, generator: torch.Generator) -> np.ndarray:
+    """Every row's accuracy on a bootstrap resample of its dataset's test split, drawn once per dataset so that
+    every model of a dataset is read on the same images, less the resample's mean change over the dataset's rows
+    from the whole split (`right`: per row, whether its model classifies each test input right; `dataset`: each
+    row's dataset)."""
+    accuracies = np.empty(len(right))
+    for d in np.unique(dataset):
+        rows = np.flatnonzero(dataset == d)
+        size = len(right[rows[0]])
+        picks = torch.randint(size, (size,), generator=generator)
+        drawn = np.array([float(right[row][picks].float().mean()) for row in rows])
+        whole = np.array([float(right[row].float().mean()) for row in rows])
+        accuracies[rows] = drawn - (drawn - whole).mean()
+    return accuracies
 
 
 def logits(examples: Examples, inputs: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -18,7 +18,7 @@ RUNS = {
     "round_trip": ([], "rows reproduce their recorded test accuracy"),
     "probe": (["init"], "| init | categorical |"),
     "probe_views": (["test_accuracy"], "test_accuracy"),
-    "probe_ceiling": ([], "true accuracy, new measurement (simulated)"),
+    "probe_ceiling": ([], "true accuracy, test split resampled (bootstrap)"),
     "reconstruction_budget": ([], "the test rows' own test accuracy: median"),
     "reconstruction_fit": ([], "main"),
     "learn_settings": (["hidden_32"], "hidden_32"),
