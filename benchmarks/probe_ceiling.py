@@ -13,12 +13,13 @@ row (epoch, pruning ratio), as `graphspace info` ranks the probes:
                                    replacement, the same ones for every model of the dataset, so that models
                                    that err on the same images move together; its shift of all its models'
                                    accuracies alike is taken off (a probe's intercept absorbs it). Scores are the
-                                   mean over 50 resamples. Not a bound on the probes, which are fitted to
-                                   measurements on the same split: a measured accuracy depends on the split's
-                                   particular images, and models alike in recipe or weights err on like images.
-                                   The script prints the same reading of the generalization gap (train accuracy
-                                   less test accuracy): a probe table's gap row above it shows a probe reading
-                                   the split's particular images
+                                   mean over 50 resamples (the measured spread includes the noise, so the tau
+                                   leans high; the R² is that of a predictor of true accuracy). Not a bound on
+                                   the probes, which are fitted to measurements on the same split: a measured
+                                   accuracy depends on the split's particular images, and models alike in recipe
+                                   or weights err on like images. The script prints the same reading of the
+                                   generalization gap (train accuracy less test accuracy): a probe table's gap
+                                   row above it shows a probe reading the split's particular images
     other half of the test split   the accuracy on one random half of the test split as the prediction of the
                                    accuracy on the other half: the same noise on half the images each, a lower
                                    reference than the whole split's
