@@ -70,7 +70,8 @@ def main() -> None:
     images = [(d.x_train[p], d.y_train[p]) for d, p in zip(datasets, picks, strict=True)]
     noise = [(torch.randn(x.shape, generator=generator), y) for x, y in images]
     y = metadata["test_accuracy"].to_numpy()
-    draws = [resampled(right, examples.dataset.numpy(), generator) for _ in range(DRAWS)]
+    whole = accuracy(right)  # each row's accuracy on its whole test split, as running the models reads it
+    draws = [resampled(right, whole, examples.dataset.numpy(), generator) for _ in range(DRAWS)]
     readings = {  # reading: the (truth, prediction) pairs it is scored on, on average
         "true accuracy, test split resampled (bootstrap)": [(y, draw) for draw in draws],
         "other half of the test split": [(half_b, half_a)],
@@ -106,19 +107,20 @@ def scored(pairs: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> tupl
     return float(np.mean([s["r2"] for s in each])), float(np.mean([s["kendall_tau"] for s in each]))
 
 
-def resampled(right: list[torch.Tensor], dataset: np.ndarray, generator: torch.Generator) -> np.ndarray:
+def resampled(
+    right: list[torch.Tensor], whole: np.ndarray, dataset: np.ndarray, generator: torch.Generator
+) -> np.ndarray:
     """Every row's accuracy on a bootstrap resample of its dataset's test split, drawn once per dataset so that
     every model of a dataset is read on the same images, less the resample's mean change over the dataset's rows
-    from the whole split (`right`: per row, whether its model classifies each test input right; `dataset`: each
-    row's dataset)."""
+    from their accuracies on the whole split (`right`: per row, whether its model classifies each test input right;
+    `whole`: each row's accuracy on the whole split; `dataset`: each row's dataset)."""
     accuracies = np.empty(len(right))
     for d in np.unique(dataset):
         rows = np.flatnonzero(dataset == d)
         size = len(right[rows[0]])
         picks = torch.randint(size, (size,), generator=generator)
         drawn = np.array([float(right[row][picks].float().mean()) for row in rows])
-        whole = np.array([float(right[row].float().mean()) for row in rows])
-        accuracies[rows] = drawn - (drawn - whole).mean()
+        accuracies[rows] = drawn - (drawn - whole[rows]).mean()
     return accuracies
 
 

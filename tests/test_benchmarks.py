@@ -75,13 +75,14 @@ def test_the_ceiling_benchmark_reads_every_model_of_a_dataset_on_the_same_resamp
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    resampled = runpy.run_path(str(BENCHMARKS / "probe_ceiling.py"))["resampled"]
+    benchmark = runpy.run_path(str(BENCHMARKS / "probe_ceiling.py"))
+    resampled, accuracy = benchmark["resampled"], benchmark["accuracy"]
     right_answers = torch.rand(200, generator=torch.Generator().manual_seed(0)) < 0.7
     # rows 0 and 1: one model twice; row 2: its opposite; row 3: the only model of a second dataset
     right = [right_answers, right_answers.clone(), ~right_answers, torch.arange(50) % 2 == 0]
     dataset = np.array([0, 0, 0, 1])
-    draws = np.stack([resampled(right, dataset, torch.Generator().manual_seed(k)) for k in range(20)])
-    whole = np.array([float(r.float().mean()) for r in right])
+    whole = accuracy(right)
+    draws = np.stack([resampled(right, whole, dataset, torch.Generator().manual_seed(k)) for k in range(20)])
     assert np.array_equal(draws[:, 0], draws[:, 1]) and draws[:, 0].std() > 0  # the same images for every model
     assert np.allclose(draws[:, :3].mean(1), whole[:3].mean())  # each resample's common shift taken off
     assert np.allclose(draws[:, 3], whole[3])  # per dataset: a dataset's only model keeps its whole-split reading
